@@ -1,0 +1,152 @@
+//! The parse side of the ingest pipeline: adapters hand canonical rows and rejects to a
+//! [`RowOut`], which batches valid rows per table and sends batches, rejects and labels over a
+//! bounded channel to the async writer task (so parsing and writing overlap, and a slow store
+//! slows parsing down instead of filling memory).
+
+use std::collections::BTreeMap;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::common::{DataFusionError, Result};
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::rows::{BatchBuilder, Row};
+use crate::schema::SignalKind;
+
+/// Rows per batch sent to the writer.
+const BATCH_ROWS: usize = 32 * 1024;
+/// Longest raw record kept in a reject entry.
+const MAX_RAW: usize = 4096;
+
+/// One refused record, as written to `_rejects/`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reject {
+    pub source: String,
+    /// 1-based line (or record) number in the source.
+    pub line: u64,
+    pub reason: String,
+    pub record: String,
+}
+
+pub(crate) enum Msg {
+    Batch(SignalKind, RecordBatch),
+    Reject(Reject),
+    /// A labels file: name under `_labels/` and its content.
+    Labels(String, Vec<u8>),
+    Progress(u64),
+}
+
+/// Collects the rows of one ingest on the parsing thread.
+pub struct RowOut {
+    tx: mpsc::Sender<Msg>,
+    builders: BTreeMap<SignalKind, BatchBuilder>,
+    source: String,
+    /// Tables rows may go to; rows for others are an adapter bug.
+    allowed: Option<SignalKind>,
+    pub(crate) accepted: u64,
+    pub(crate) rejected: u64,
+}
+
+fn closed() -> DataFusionError {
+    DataFusionError::Execution("ingest writer stopped (see the error above)".into())
+}
+
+fn truncate(raw: &str) -> String {
+    if raw.len() <= MAX_RAW {
+        return raw.to_string();
+    }
+    let mut end = MAX_RAW;
+    while !raw.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &raw[..end])
+}
+
+impl RowOut {
+    pub(crate) fn new(tx: mpsc::Sender<Msg>, source: &str, allowed: Option<SignalKind>) -> Self {
+        Self {
+            tx,
+            builders: BTreeMap::new(),
+            source: source.to_string(),
+            allowed,
+            accepted: 0,
+            rejected: 0,
+        }
+    }
+
+    /// Names the file that following line numbers refer to (for adapters reading folders).
+    pub fn set_source(&mut self, name: &str) {
+        self.source = name.to_string();
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    fn send(&self, msg: Msg) -> Result<()> {
+        self.tx.blocking_send(msg).map_err(|_| closed())
+    }
+
+    /// Appends a valid row, or records why it is not valid. `raw` renders the source record
+    /// and is called only for rejects.
+    pub fn emit(&mut self, line: u64, row: &Row, raw: impl FnOnce() -> String) -> Result<()> {
+        let kind = row.kind();
+        if let Some(allowed) = self.allowed {
+            if allowed != kind {
+                return self.reject(
+                    line,
+                    format!("record is for table {kind}, ingest is into {allowed}"),
+                    &raw(),
+                );
+            }
+        }
+        let builder = self
+            .builders
+            .entry(kind)
+            .or_insert_with(|| BatchBuilder::new(kind));
+        match builder.append(row) {
+            Ok(()) => {
+                self.accepted += 1;
+                if builder.len() >= BATCH_ROWS || builder.buffered_bytes() >= 16 << 20 {
+                    if let Some(batch) = builder.flush()? {
+                        self.send(Msg::Batch(kind, batch))?;
+                    }
+                }
+                Ok(())
+            }
+            Err(reason) => self.reject(line, reason, &raw()),
+        }
+    }
+
+    /// Records a refused record.
+    pub fn reject(&mut self, line: u64, reason: impl Into<String>, raw: &str) -> Result<()> {
+        self.rejected += 1;
+        self.send(Msg::Reject(Reject {
+            source: self.source.clone(),
+            line,
+            reason: reason.into(),
+            record: truncate(raw),
+        }))
+    }
+
+    /// Stores ground-truth labels beside the data, under `_labels/<name>` (never in a table).
+    pub fn labels(&mut self, name: &str, content: Vec<u8>) -> Result<()> {
+        self.send(Msg::Labels(name.to_string(), content))
+    }
+
+    /// Reports source bytes consumed since the last call.
+    pub fn progress(&mut self, bytes: u64) -> Result<()> {
+        self.send(Msg::Progress(bytes))
+    }
+
+    /// Sends what is still batched.
+    pub(crate) fn finish(mut self) -> Result<(u64, u64)> {
+        let builders = std::mem::take(&mut self.builders);
+        for (kind, mut b) in builders {
+            if let Some(batch) = b.flush()? {
+                self.send(Msg::Batch(kind, batch))?;
+            }
+        }
+        Ok((self.accepted, self.rejected))
+    }
+}
