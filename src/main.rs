@@ -1,1 +1,63 @@
-fn main() {}
+//! # sigfuse — the command-line program
+//!
+//! # Layout
+//!
+//! | module | subcommand |
+//! |---|---|
+//! | [`query`] | `sigfuse query "SQL"` / `-f job.sql`: tables on a terminal, csv/json/parquet for jobs |
+//! | [`ingest`] | `sigfuse ingest`: sources → the lake, with a summary of rows and rejects |
+//! | [`demo`] | `sigfuse demo`: a generated microservice system with labelled incidents |
+//! | [`progress`] | progress bars on stderr, quiet when stderr is not a terminal |
+//!
+//! The lake defaults to `$SIGFUSE_LAKE`, else `./.sigfuse/lake`; the default lake is filled with
+//! demo data on first use so that the first command a newcomer types shows something.
+
+mod ingest;
+mod progress;
+mod query;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sigfuse_engine::EngineConfig;
+
+const DEFAULT_LAKE: &str = ".sigfuse/lake";
+
+#[derive(Parser)]
+#[command(name = "sigfuse", version, about = "SQL over logs, traces, metrics and events")]
+struct Cli {
+    /// Lake root: a folder, or a file://, s3://, gs://, az:// or memory:// URL.
+    #[arg(long, global = true, env = "SIGFUSE_LAKE")]
+    lake: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run SQL over the lake.
+    Query(query::QueryArgs),
+    /// Load sources into the lake.
+    Ingest(ingest::IngestArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (lake, is_default) = match cli.lake {
+        Some(l) => (l, false),
+        None => (DEFAULT_LAKE.to_string(), true),
+    };
+    let config = EngineConfig { lake, ..Default::default() };
+    let result = match cli.command {
+        Command::Query(args) => query::run(&config, is_default, args).await,
+        Command::Ingest(args) => ingest::run(&config, args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,124 @@
-//! placeholder
+//! # sigfuse-engine
+//!
+//! The composition root: the only place that builds a DataFusion `SessionContext`. Everything
+//! that runs SQL over a lake (the CLI, the Postgres endpoint, tests) gets its context here, so all
+//! of them see the same tables, functions and settings.
+//!
+//! # Layout
+//!
+//! | item | what it does |
+//! |---|---|
+//! | [`EngineConfig`] | the settings a session is built from (lake location, storage options, memory) |
+//! | [`Engine`] | an opened lake plus the session built over it |
+//! | [`split_statements`] | splits a script into statements for one-by-one execution |
+//!
+//! It does not speak a wire protocol (that is `sigfuse-sql`) and does not parse sources (that is
+//! `sigfuse-storage`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::common::Result;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::{DFParser, Statement};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use sigfuse_storage::{Lake, SignalKind, SignalTable};
+
+/// Settings a session is built from.
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    /// Lake root: a path or a `file://`, `memory://`, `s3://`, `gs://`, `az://` URL.
+    pub lake: String,
+    /// object_store options (`aws_endpoint`, …) that override the environment.
+    pub storage_options: HashMap<String, String>,
+    /// Memory the query engine may use before it spills or fails; unlimited when `None`.
+    pub memory_limit: Option<usize>,
+}
+
+/// An opened lake and the session over it.
+#[derive(Clone)]
+pub struct Engine {
+    lake: Lake,
+    ctx: SessionContext,
+}
+
+impl Engine {
+    /// Opens the lake and builds the session: the four signal tables and every sigfuse function.
+    pub fn open(config: &EngineConfig) -> Result<Self> {
+        let lake = Lake::open_with_options(&config.lake, &config.storage_options)?;
+        Self::over(lake, config)
+    }
+
+    /// Builds the session over an already opened lake (tests share an in-memory one this way).
+    pub fn over(lake: Lake, config: &EngineConfig) -> Result<Self> {
+        let session_config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_collect_statistics(true);
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(limit) = config.memory_limit {
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        }
+        let ctx = SessionContext::new_with_config_rt(session_config, runtime.build_arc()?);
+        let store_url = lake.object_store_url();
+        ctx.register_object_store(store_url.as_ref(), Arc::clone(lake.store()));
+        for kind in SignalKind::ALL {
+            ctx.register_table(kind.table_name(), Arc::new(SignalTable::new(&lake, kind)))?;
+        }
+        sigfuse_udfs::register_all(&ctx)?;
+        Ok(Self { lake, ctx })
+    }
+
+    pub fn lake(&self) -> &Lake {
+        &self.lake
+    }
+
+    pub fn ctx(&self) -> &SessionContext {
+        &self.ctx
+    }
+}
+
+/// Splits a SQL script into its statements (PostgreSQL dialect, as users write over the wire).
+pub fn split_statements(sql: &str) -> Result<Vec<Statement>> {
+    Ok(DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {})?.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_new_lake_has_four_empty_signal_tables() {
+        let engine = Engine::open(&EngineConfig { lake: "memory://e".into(), ..Default::default() }).unwrap();
+        for kind in SignalKind::ALL {
+            let n = engine
+                .ctx()
+                .sql(&format!("SELECT count(*) FROM {kind}"))
+                .await
+                .unwrap()
+                .count()
+                .await
+                .unwrap();
+            assert_eq!(n, 1);
+        }
+        let tables = engine
+            .ctx()
+            .sql("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&tables).unwrap().to_string();
+        for kind in SignalKind::ALL {
+            assert!(text.contains(kind.table_name()), "{text}");
+        }
+    }
+
+    #[test]
+    fn scripts_split_into_statements_and_bad_sql_is_an_error() {
+        assert_eq!(split_statements("SELECT 1; SELECT 2;").unwrap().len(), 2);
+        assert!(split_statements("SELEC 1").is_err());
+    }
+}

@@ -1,1 +1,7 @@
+//! sigfuse's integration tests: one binary (STYLE.md), one module per area.
 
+mod cli;
+mod common;
+mod ingest;
+mod pruning;
+mod s3;

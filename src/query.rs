@@ -1,0 +1,135 @@
+//! `sigfuse query`: run SQL over a lake.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use datafusion::arrow::csv::Writer as CsvWriter;
+use datafusion::arrow::json::LineDelimitedWriter;
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
+use futures::StreamExt;
+use sigfuse_engine::{Engine, EngineConfig, split_statements};
+use sigfuse_storage::lake::{object_url, store_for_url};
+
+use crate::progress;
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum OutFormat {
+    Table,
+    Csv,
+    Json,
+    Parquet,
+}
+
+#[derive(clap::Args)]
+pub struct QueryArgs {
+    /// SQL to run; several statements separated by `;` run in order.
+    sql: Option<String>,
+    /// Read the SQL from a file instead.
+    #[arg(short = 'f', long = "file", conflicts_with = "sql")]
+    file: Option<PathBuf>,
+    /// Output format; csv and json stream, table prints once the result is complete.
+    #[arg(long, value_enum, default_value_t = OutFormat::Table)]
+    format: OutFormat,
+    /// Write the result of the last statement to this path or URL (file://, s3://, …).
+    #[arg(long)]
+    out: Option<String>,
+}
+
+pub async fn run(config: &EngineConfig, is_default_lake: bool, args: QueryArgs) -> Result<ExitCode> {
+    let sql = match (&args.sql, &args.file) {
+        (Some(s), None) => s.clone(),
+        (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
+        _ => bail!("give the SQL as an argument or with -f FILE"),
+    };
+    let statements = split_statements(&sql)?;
+    if statements.is_empty() {
+        bail!("no SQL statement given");
+    }
+    if matches!(args.format, OutFormat::Parquet) && args.out.is_none() {
+        bail!("--format parquet needs --out PATH_OR_URL");
+    }
+    let _ = is_default_lake;
+    let engine = Engine::open(config)?;
+    let last = statements.len() - 1;
+    for (i, statement) in statements.into_iter().enumerate() {
+        let state = engine.ctx().state();
+        let plan = state.statement_to_plan(statement).await?;
+        let df = engine.ctx().execute_logical_plan(plan).await?;
+        if i == last {
+            if let Some(out) = &args.out {
+                write_to(&engine, df, args.format, out).await?;
+                continue;
+            }
+        }
+        print(df, args.format).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn print(df: DataFrame, format: OutFormat) -> Result<()> {
+    let pb = progress::bar(None, "rows");
+    let mut stream = df.execute_stream().await?;
+    let stdout = std::io::stdout();
+    match format {
+        OutFormat::Table => {
+            let mut batches = Vec::new();
+            while let Some(b) = stream.next().await {
+                let b = b?;
+                pb.inc(b.num_rows() as u64);
+                batches.push(b);
+            }
+            pb.finish_and_clear();
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{}", pretty_format_batches(&batches)?);
+            }
+        }
+        OutFormat::Csv => {
+            let mut w = CsvWriter::new(stdout.lock());
+            while let Some(b) = stream.next().await {
+                let b = b?;
+                pb.inc(b.num_rows() as u64);
+                w.write(&b)?;
+            }
+            pb.finish_and_clear();
+        }
+        OutFormat::Json => {
+            let mut w = LineDelimitedWriter::new(stdout.lock());
+            while let Some(b) = stream.next().await {
+                let b = b?;
+                pb.inc(b.num_rows() as u64);
+                w.write(&b)?;
+            }
+            w.finish()?;
+            pb.finish_and_clear();
+        }
+        OutFormat::Parquet => unreachable!("checked before running"),
+    }
+    std::io::stdout().flush()?;
+    Ok(())
+}
+
+async fn write_to(engine: &Engine, df: DataFrame, format: OutFormat, out: &str) -> Result<()> {
+    let url = object_url(out)?;
+    if url.scheme() != "file" && !url.as_str().starts_with(engine.lake().object_store_url().as_str()) {
+        let (store, _) = store_for_url(&url, &Default::default())?;
+        let base = url::Url::parse(&url[..url::Position::BeforePath])?;
+        engine.ctx().register_object_store(&base, Arc::clone(&store));
+    }
+    let pb = progress::bar(None, &format!("writing {out}"));
+    let options = DataFrameWriteOptions::new().with_single_file_output(true);
+    let written = match format {
+        OutFormat::Csv => df.write_csv(url.as_str(), options, None).await?,
+        OutFormat::Json => df.write_json(url.as_str(), options, None).await?,
+        OutFormat::Parquet => df.write_parquet(url.as_str(), options, None).await?,
+        OutFormat::Table => bail!("--out needs --format csv, json or parquet"),
+    };
+    pb.finish_and_clear();
+    let rows: usize = written.iter().map(|b| b.num_rows()).sum();
+    eprintln!("wrote {out} ({} batches)", rows);
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! The `sigfuse` binary as users run it.
+
+use std::process::{Command, Output};
+
+fn sigfuse(lake: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sigfuse"))
+        .arg("--lake")
+        .arg(lake)
+        .args(args)
+        .env_remove("SIGFUSE_LAKE")
+        .output()
+        .expect("run sigfuse")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn ingest_then_query_as_table_csv_json_and_parquet_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let src = dir.path().join("spans.jsonl");
+    std::fs::write(
+        &src,
+        concat!(
+            r#"{"ts":"2024-06-03T00:00:01Z","trace_id":"t1","span_id":"s1","service":"cart","name":"GET /cart","duration_ns":1500000,"status":"OK"}"#, "\n",
+            r#"{"ts":"2024-06-03T00:00:02Z","trace_id":"t1","span_id":"s2","parent_span_id":"s1","service":"redis","name":"GET","duration_ns":200000,"status":"ERROR"}"#, "\n",
+            r#"{"ts":"2024-06-03T00:00:03Z","span_id":"s3"}"#, "\n",
+        ),
+    )
+    .unwrap();
+    let out = sigfuse(&lake, &["ingest", "--table", "spans", "--format", "jsonl", src.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("2 rows (spans 2)") && err.contains("1 rejected"), "{err}");
+    assert!(err.contains("missing required column trace_id"), "{err}");
+
+    let out = sigfuse(&lake, &["query", "SELECT service, operation, status FROM spans ORDER BY ts"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(table.contains("| cart    | GET /cart | OK     |"), "{table}");
+
+    let out = sigfuse(&lake, &["query", "--format", "csv", "SELECT service, duration_ns FROM spans ORDER BY ts"]);
+    assert_eq!(text(&out.stdout), "service,duration_ns\ncart,1500000\nredis,200000\n");
+
+    let out = sigfuse(&lake, &["query", "--format", "json", "SELECT count(*) AS n FROM spans WHERE status = 'ERROR'"]);
+    assert_eq!(text(&out.stdout).trim(), r#"{"n":1}"#);
+
+    let target = dir.path().join("out/errors.parquet");
+    let out = sigfuse(
+        &lake,
+        &["query", "--format", "parquet", "--out", target.to_str().unwrap(), "SELECT * FROM spans WHERE status = 'ERROR'"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let file = std::fs::File::open(&target).unwrap();
+    let reader = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    assert_eq!(reader.metadata().file_metadata().num_rows(), 1);
+
+    // A script runs statement by statement.
+    let job = dir.path().join("job.sql");
+    std::fs::write(&job, "CREATE VIEW slow AS SELECT * FROM spans WHERE duration_ns > 1000000;\nSELECT count(*) AS n FROM slow;").unwrap();
+    let out = sigfuse(&lake, &["query", "--format", "csv", "-f", job.to_str().unwrap()]);
+    assert!(text(&out.stdout).ends_with("n\n1\n"), "{}{}", text(&out.stdout), text(&out.stderr));
+}
+
+#[test]
+fn mistakes_exit_non_zero_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let out = sigfuse(&lake, &["query", "SELEC 1"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("error:"), "{}", text(&out.stderr));
+    let out = sigfuse(&lake, &["query", "SELECT nope FROM logs"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("nope"), "{}", text(&out.stderr));
+    let out = sigfuse(&lake, &["ingest", "--format", "jsonl", "--table", "nope", "x"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("unknown table"), "{}", text(&out.stderr));
+    let out = sigfuse(&lake, &["ingest", "--format", "jsonl", "--table", "logs", "/nonexistent/file.jsonl"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("/nonexistent/file.jsonl"), "{}", text(&out.stderr));
+}

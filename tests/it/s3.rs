@@ -1,0 +1,61 @@
+//! A real S3-compatible server: `.ci/run` (through `scripts/test`) starts one on 127.0.0.1 and
+//! exports `SIGFUSE_TEST_S3_BUCKET` with the usual `AWS_*` variables. Run alone with plain
+//! `cargo test`, the test says it was skipped; with `SIGFUSE_REQUIRE_S3=1` a missing server fails.
+
+use sigfuse_storage::ingest::{Format, IngestOptions, ingest};
+use sigfuse_storage::{Lake, SignalKind};
+
+use crate::common::{engine, no_progress, query_text, scalar_i64};
+
+fn bucket() -> Option<String> {
+    match std::env::var("SIGFUSE_TEST_S3_BUCKET") {
+        Ok(b) if !b.is_empty() => Some(b),
+        _ => {
+            assert!(
+                std::env::var("SIGFUSE_REQUIRE_S3").is_err(),
+                "SIGFUSE_REQUIRE_S3 is set but SIGFUSE_TEST_S3_BUCKET is not: start the S3 server (scripts/test)"
+            );
+            eprintln!("skipped: no S3 server (run scripts/test to start one)");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn ingest_into_an_s3_lake_and_query_it_back() {
+    let Some(bucket) = bucket() else { return };
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let lake = Lake::open(&format!("s3://{bucket}/it-{nanos}/lake")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("logs.jsonl");
+    // Three hours of logs, one line a second: three hourly files, big enough for range reads.
+    let lines: Vec<String> = (0..3 * 3600)
+        .map(|i| {
+            format!(
+                r#"{{"ts": {}, "service": "svc-{}", "severity": "{}", "body": "request {i} took {} ms"}}"#,
+                1_717_372_800 + i,
+                i % 7,
+                if i % 100 == 0 { "ERROR" } else { "INFO" },
+                i % 250
+            )
+        })
+        .collect();
+    std::fs::write(&src, lines.join("\n")).unwrap();
+    let options = IngestOptions::new(Format::Jsonl, Some(SignalKind::Logs));
+    let report = ingest(&lake, &options, src.to_str().unwrap(), no_progress()).await.unwrap();
+    assert_eq!(report.rows.get("logs"), Some(&(3 * 3600)));
+    assert_eq!(report.files.len(), 3);
+
+    let engine = engine(&lake);
+    assert_eq!(scalar_i64(&engine, "SELECT count(*) FROM logs").await, 3 * 3600);
+    let errors = scalar_i64(
+        &engine,
+        "SELECT count(*) FROM logs WHERE severity = 'ERROR' AND ts >= '2024-06-03T01:00:00Z' AND ts < '2024-06-03T02:00:00Z'",
+    )
+    .await;
+    assert_eq!(errors, 36);
+    let text = query_text(&engine, "SELECT service, count(*) AS n FROM logs GROUP BY service ORDER BY service LIMIT 2").await;
+    assert!(text.contains("svc-0"), "{text}");
+    // Re-ingest is recognised through the ingest log stored in the bucket.
+    assert!(ingest(&lake, &options, src.to_str().unwrap(), no_progress()).await.unwrap().skipped);
+}
