@@ -24,6 +24,9 @@ pub struct IngestArgs {
     /// Ingest again even if this content was ingested before (files are replaced, not duplicated).
     #[arg(long)]
     force: bool,
+    /// Arrow data buffered before files are written: bounds memory; larger gives fewer files.
+    #[arg(long, default_value_t = 128)]
+    buffer_mb: usize,
     /// Files (or, for nezha, folders), as paths or URLs.
     #[arg(required = true)]
     sources: Vec<String>,
@@ -70,6 +73,7 @@ pub async fn run(config: &EngineConfig, args: IngestArgs) -> Result<ExitCode> {
     let mut options = IngestOptions::new(args.format, args.table);
     options.map = args.map;
     options.force = args.force;
+    options.writer.flush_bytes = args.buffer_mb.max(1) << 20;
     let mut failed = Vec::new();
     for source in &args.sources {
         let pb = progress::bar(None, &format!("ingesting {source}: bytes"));

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::common::Result;
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -56,7 +57,12 @@ impl Engine {
         let session_config = SessionConfig::new()
             .with_information_schema(true)
             .with_collect_statistics(true);
-        let mut runtime = RuntimeEnvBuilder::new();
+        // The lake is live (ingest runs while sessions query), and DataFusion's list-files cache
+        // never expires by default: a session would not see files written after its first scan.
+        // Listing is cheap because scans list only the hour folders a query needs; the footer
+        // and statistics caches stay on, as they are checked against each object's size and time.
+        let caches = CacheManagerConfig::default().with_list_files_cache_limit(0);
+        let mut runtime = RuntimeEnvBuilder::new().with_cache_manager(caches);
         if let Some(limit) = config.memory_limit {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }

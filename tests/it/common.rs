@@ -46,7 +46,8 @@ pub async fn query_text(engine: &Engine, sql: &str) -> String {
         .to_string()
 }
 
-/// Writes one log line per `step` seconds for `hours` hours from `T0`.
+/// Writes one log line per `step` seconds for `hours` hours from `T0`, in batches of 3,600 rows
+/// (one hour per batch when `step` is 1).
 pub async fn write_logs(lake: &Lake, hours: i64, step: i64, options: WriterOptions) -> u64 {
     let mut writer = SignalWriter::new(lake, SignalKind::Logs, "test", options);
     let mut builder = BatchBuilder::new(SignalKind::Logs);
@@ -58,7 +59,7 @@ pub async fn write_logs(lake: &Lake, hours: i64, step: i64, options: WriterOptio
             .set("severity", "INFO")
             .set("body", format!("request {} served", t / SEC));
         builder.append(&row).unwrap();
-        if builder.len() == 10_000 {
+        if builder.len() == 3_600 {
             writer.write(builder.flush().unwrap().unwrap()).await.unwrap();
         }
         t += step * SEC;

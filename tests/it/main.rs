@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod crash;
 mod ingest;
 mod pruning;
 mod s3;
