@@ -59,3 +59,21 @@ async fn ingest_into_an_s3_lake_and_query_it_back() {
     // Re-ingest is recognised through the ingest log stored in the bucket.
     assert!(ingest(&lake, &options, src.to_str().unwrap(), no_progress()).await.unwrap().skipped);
 }
+
+#[tokio::test]
+async fn wrong_credentials_fail_with_a_clear_error() {
+    let Some(bucket) = bucket() else { return };
+    let options = std::collections::HashMap::from([(
+        "aws_secret_access_key".to_string(),
+        "not-the-secret".to_string(),
+    )]);
+    let lake = Lake::open_with_options(&format!("s3://{bucket}/denied"), &options).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("one.jsonl");
+    std::fs::write(&src, r#"{"ts": 1717372800, "body": "x"}"#).unwrap();
+    let e = ingest(&lake, &IngestOptions::new(Format::Jsonl, Some(SignalKind::Logs)), src.to_str().unwrap(), no_progress())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("403") || e.to_lowercase().contains("signature"), "{e}");
+}
