@@ -33,7 +33,8 @@ pub struct IngestArgs {
 }
 
 fn parse_table(s: &str) -> Result<SignalKind, String> {
-    SignalKind::parse(s).ok_or_else(|| format!("unknown table {s:?}; use logs, spans, metrics or events"))
+    SignalKind::parse(s)
+        .ok_or_else(|| format!("unknown table {s:?}; use logs, spans, metrics or events"))
 }
 
 fn parse_map(s: &str) -> Result<(String, String), String> {
@@ -45,7 +46,10 @@ fn parse_map(s: &str) -> Result<(String, String), String> {
 
 fn summarise(r: &SourceReport) {
     if r.skipped {
-        eprintln!("{}: already ingested (content {}), nothing written; --force to ingest again", r.source, r.stem);
+        eprintln!(
+            "{}: already ingested (content {}), nothing written; --force to ingest again",
+            r.source, r.stem
+        );
         return;
     }
     let rows: Vec<String> = r.rows.iter().map(|(t, n)| format!("{t} {n}")).collect();
@@ -53,7 +57,11 @@ fn summarise(r: &SourceReport) {
         "{}: {} rows ({}) in {} files, {} rejected",
         r.source,
         r.total_rows(),
-        if rows.is_empty() { "none".to_string() } else { rows.join(", ") },
+        if rows.is_empty() {
+            "none".to_string()
+        } else {
+            rows.join(", ")
+        },
         r.files.len(),
         r.rejected
     );
@@ -93,6 +101,11 @@ pub async fn run(config: &EngineConfig, args: IngestArgs) -> Result<ExitCode> {
     if failed.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
-        Err(anyhow!("{} of {} sources failed: {}", failed.len(), args.sources.len(), failed.join(", ")))
+        Err(anyhow!(
+            "{} of {} sources failed: {}",
+            failed.len(),
+            args.sources.len(),
+            failed.join(", ")
+        ))
     }
 }

@@ -24,7 +24,11 @@ use sigfuse_engine::EngineConfig;
 const DEFAULT_LAKE: &str = ".sigfuse/lake";
 
 #[derive(Parser)]
-#[command(name = "sigfuse", version, about = "SQL over logs, traces, metrics and events")]
+#[command(
+    name = "sigfuse",
+    version,
+    about = "SQL over logs, traces, metrics and events"
+)]
 struct Cli {
     /// Lake root: a folder, or a file://, s3://, gs://, az:// or memory:// URL.
     #[arg(long, global = true, env = "SIGFUSE_LAKE")]
@@ -48,7 +52,10 @@ async fn main() -> ExitCode {
         Some(l) => (l, false),
         None => (DEFAULT_LAKE.to_string(), true),
     };
-    let config = EngineConfig { lake, ..Default::default() };
+    let config = EngineConfig {
+        lake,
+        ..Default::default()
+    };
     let result = match cli.command {
         Command::Query(args) => query::run(&config, is_default, args).await,
         Command::Ingest(args) => ingest::run(&config, args).await,

@@ -39,10 +39,16 @@ pub struct QueryArgs {
     out: Option<String>,
 }
 
-pub async fn run(config: &EngineConfig, is_default_lake: bool, args: QueryArgs) -> Result<ExitCode> {
+pub async fn run(
+    config: &EngineConfig,
+    is_default_lake: bool,
+    args: QueryArgs,
+) -> Result<ExitCode> {
     let sql = match (&args.sql, &args.file) {
         (Some(s), None) => s.clone(),
-        (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
+        (None, Some(f)) => {
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?
+        }
         _ => bail!("give the SQL as an argument or with -f FILE"),
     };
     let statements = split_statements(&sql)?;
@@ -115,10 +121,16 @@ async fn print(df: DataFrame, format: OutFormat) -> Result<()> {
 
 async fn write_to(engine: &Engine, df: DataFrame, format: OutFormat, out: &str) -> Result<()> {
     let url = object_url(out)?;
-    if url.scheme() != "file" && !url.as_str().starts_with(engine.lake().object_store_url().as_str()) {
+    if url.scheme() != "file"
+        && !url
+            .as_str()
+            .starts_with(engine.lake().object_store_url().as_str())
+    {
         let (store, _) = store_for_url(&url, &Default::default())?;
         let base = url::Url::parse(&url[..url::Position::BeforePath])?;
-        engine.ctx().register_object_store(&base, Arc::clone(&store));
+        engine
+            .ctx()
+            .register_object_store(&base, Arc::clone(&store));
     }
     let pb = progress::bar(None, &format!("writing {out}"));
     let options = DataFrameWriteOptions::new().with_single_file_output(true);

@@ -87,7 +87,11 @@ impl Engine {
 
 /// Splits a SQL script into its statements (PostgreSQL dialect, as users write over the wire).
 pub fn split_statements(sql: &str) -> Result<Vec<Statement>> {
-    Ok(DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {})?.into_iter().collect())
+    Ok(
+        DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {})?
+            .into_iter()
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -96,7 +100,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_new_lake_has_four_empty_signal_tables() {
-        let engine = Engine::open(&EngineConfig { lake: "memory://e".into(), ..Default::default() }).unwrap();
+        let engine = Engine::open(&EngineConfig {
+            lake: "memory://e".into(),
+            ..Default::default()
+        })
+        .unwrap();
         for kind in SignalKind::ALL {
             let n = engine
                 .ctx()
@@ -116,7 +124,9 @@ mod tests {
             .collect()
             .await
             .unwrap();
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&tables).unwrap().to_string();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&tables)
+            .unwrap()
+            .to_string();
         for kind in SignalKind::ALL {
             assert!(text.contains(kind.table_name()), "{text}");
         }

@@ -14,10 +14,12 @@
 //! | [`writer`] | the atomic, sorted, zstd Parquet writer of the layout |
 //! | [`table`] | [`SignalTable`], a `TableProvider` that lists only the folders a `ts` range needs |
 //! | [`ingest`] | adapters (JSON lines, CSV, Parquet, OTLP JSON, Nezha) and the ingest pipeline |
+//! | [`demo`] | `sigfuse demo`: a deterministic microservice system with labeled incidents |
 //!
 //! Registering tables in a `SessionContext` is `sigfuse-engine`'s job; this crate only provides
 //! the providers.
 
+pub mod demo;
 pub mod ingest;
 pub mod lake;
 pub mod layout;

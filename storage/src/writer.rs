@@ -21,6 +21,8 @@ use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::metadata::SortingColumn;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use futures::TryStreamExt;
+use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
 
 use crate::lake::Lake;
@@ -191,9 +193,28 @@ impl SignalWriter {
         Ok(())
     }
 
-    /// Flushes what is left and returns what was written.
+    /// Flushes what is left, removes files of this stem that an earlier write of the same
+    /// content left beyond this one's (a run with another buffer size, or one killed after more
+    /// flushes), and returns what was written.
     pub async fn finish(mut self) -> Result<WriteStats> {
         self.flush().await?;
+        for (&hour, &written) in &self.next_seq {
+            let folder = self.lake.path(&hour_prefix(self.kind, hour));
+            let existing: Vec<_> = self.lake.store().list(Some(&folder)).try_collect().await?;
+            for meta in existing {
+                let Some(name) = meta.location.filename() else {
+                    continue;
+                };
+                let seq = name
+                    .strip_prefix(self.stem.as_str())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .and_then(|rest| rest.strip_suffix(".parquet"))
+                    .and_then(|n| n.parse::<u32>().ok());
+                if seq.is_some_and(|s| s >= written) {
+                    self.lake.store().delete(&meta.location).await?;
+                }
+            }
+        }
         Ok(self.stats)
     }
 }

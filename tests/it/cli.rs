@@ -30,38 +30,96 @@ fn ingest_then_query_as_table_csv_json_and_parquet_file() {
         ),
     )
     .unwrap();
-    let out = sigfuse(&lake, &["ingest", "--table", "spans", "--format", "jsonl", src.to_str().unwrap()]);
+    let out = sigfuse(
+        &lake,
+        &[
+            "ingest",
+            "--table",
+            "spans",
+            "--format",
+            "jsonl",
+            src.to_str().unwrap(),
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.contains("2 rows (spans 2)") && err.contains("1 rejected"), "{err}");
+    assert!(
+        err.contains("2 rows (spans 2)") && err.contains("1 rejected"),
+        "{err}"
+    );
     assert!(err.contains("missing required column trace_id"), "{err}");
 
-    let out = sigfuse(&lake, &["query", "SELECT service, operation, status FROM spans ORDER BY ts"]);
+    let out = sigfuse(
+        &lake,
+        &[
+            "query",
+            "SELECT service, operation, status FROM spans ORDER BY ts",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let table = text(&out.stdout);
-    assert!(table.contains("| cart    | GET /cart | OK     |"), "{table}");
+    assert!(
+        table.contains("| cart    | GET /cart | OK     |"),
+        "{table}"
+    );
 
-    let out = sigfuse(&lake, &["query", "--format", "csv", "SELECT service, duration_ns FROM spans ORDER BY ts"]);
-    assert_eq!(text(&out.stdout), "service,duration_ns\ncart,1500000\nredis,200000\n");
+    let out = sigfuse(
+        &lake,
+        &[
+            "query",
+            "--format",
+            "csv",
+            "SELECT service, duration_ns FROM spans ORDER BY ts",
+        ],
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "service,duration_ns\ncart,1500000\nredis,200000\n"
+    );
 
-    let out = sigfuse(&lake, &["query", "--format", "json", "SELECT count(*) AS n FROM spans WHERE status = 'ERROR'"]);
+    let out = sigfuse(
+        &lake,
+        &[
+            "query",
+            "--format",
+            "json",
+            "SELECT count(*) AS n FROM spans WHERE status = 'ERROR'",
+        ],
+    );
     assert_eq!(text(&out.stdout).trim(), r#"{"n":1}"#);
 
     let target = dir.path().join("out/errors.parquet");
     let out = sigfuse(
         &lake,
-        &["query", "--format", "parquet", "--out", target.to_str().unwrap(), "SELECT * FROM spans WHERE status = 'ERROR'"],
+        &[
+            "query",
+            "--format",
+            "parquet",
+            "--out",
+            target.to_str().unwrap(),
+            "SELECT * FROM spans WHERE status = 'ERROR'",
+        ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let file = std::fs::File::open(&target).unwrap();
-    let reader = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let reader =
+        datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap();
     assert_eq!(reader.metadata().file_metadata().num_rows(), 1);
 
     // A script runs statement by statement.
     let job = dir.path().join("job.sql");
     std::fs::write(&job, "CREATE VIEW slow AS SELECT * FROM spans WHERE duration_ns > 1000000;\nSELECT count(*) AS n FROM slow;").unwrap();
-    let out = sigfuse(&lake, &["query", "--format", "csv", "-f", job.to_str().unwrap()]);
-    assert!(text(&out.stdout).ends_with("n\n1\n"), "{}{}", text(&out.stdout), text(&out.stderr));
+    let out = sigfuse(
+        &lake,
+        &["query", "--format", "csv", "-f", job.to_str().unwrap()],
+    );
+    assert!(
+        text(&out.stdout).ends_with("n\n1\n"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -70,14 +128,39 @@ fn mistakes_exit_non_zero_with_a_message() {
     let lake = dir.path().join("lake");
     let out = sigfuse(&lake, &["query", "SELEC 1"]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("error:"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("error:"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = sigfuse(&lake, &["query", "SELECT nope FROM logs"]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("nope"), "{}", text(&out.stderr));
-    let out = sigfuse(&lake, &["ingest", "--format", "jsonl", "--table", "nope", "x"]);
+    let out = sigfuse(
+        &lake,
+        &["ingest", "--format", "jsonl", "--table", "nope", "x"],
+    );
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("unknown table"), "{}", text(&out.stderr));
-    let out = sigfuse(&lake, &["ingest", "--format", "jsonl", "--table", "logs", "/nonexistent/file.jsonl"]);
+    assert!(
+        text(&out.stderr).contains("unknown table"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = sigfuse(
+        &lake,
+        &[
+            "ingest",
+            "--format",
+            "jsonl",
+            "--table",
+            "logs",
+            "/nonexistent/file.jsonl",
+        ],
+    );
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("/nonexistent/file.jsonl"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("/nonexistent/file.jsonl"),
+        "{}",
+        text(&out.stderr)
+    );
 }

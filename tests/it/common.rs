@@ -23,7 +23,9 @@ pub fn engine(lake: &Lake) -> Engine {
 pub async fn scalar_i64(engine: &Engine, sql: &str) -> i64 {
     let batches = query(engine, sql).await;
     let col = batches[0].column(0);
-    let ints = datafusion::arrow::compute::cast(col, &datafusion::arrow::datatypes::DataType::Int64).unwrap();
+    let ints =
+        datafusion::arrow::compute::cast(col, &datafusion::arrow::datatypes::DataType::Int64)
+            .unwrap();
     let ints = ints.as_any().downcast_ref::<Int64Array>().unwrap();
     assert!(!ints.is_null(0), "{sql} returned NULL");
     ints.value(0)
@@ -55,12 +57,22 @@ pub async fn write_logs(lake: &Lake, hours: i64, step: i64, options: WriterOptio
     let mut t = T0;
     while t < T0 + hours * 3600 * SEC {
         row.set("ts", Cell::Ts(t))
-            .set("service", if (t / SEC) % 2 == 0 { "cart" } else { "checkout" })
+            .set(
+                "service",
+                if (t / SEC) % 2 == 0 {
+                    "cart"
+                } else {
+                    "checkout"
+                },
+            )
             .set("severity", "INFO")
             .set("body", format!("request {} served", t / SEC));
         builder.append(&row).unwrap();
         if builder.len() == 3_600 {
-            writer.write(builder.flush().unwrap().unwrap()).await.unwrap();
+            writer
+                .write(builder.flush().unwrap().unwrap())
+                .await
+                .unwrap();
         }
         t += step * SEC;
     }

@@ -14,7 +14,11 @@ async fn readers_racing_a_writer_see_only_whole_files() {
     let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
     let writer_lake = lake.clone();
     // 12 hourly files of 3,600 rows, flushed one hour at a time.
-    let options = WriterOptions { flush_bytes: 1, max_row_group_rows: 1000, ..Default::default() };
+    let options = WriterOptions {
+        flush_bytes: 1,
+        max_row_group_rows: 1000,
+        ..Default::default()
+    };
     let writer = tokio::spawn(async move { write_logs(&writer_lake, 12, 1, options).await });
     let engine = engine(&lake);
     let mut seen = Vec::new();
@@ -25,7 +29,10 @@ async fn readers_racing_a_writer_see_only_whole_files() {
         seen.push(n);
     }
     assert_eq!(writer.await.unwrap(), 12 * 3600);
-    assert_eq!(scalar_i64(&engine, "SELECT count(*) FROM logs").await, 12 * 3600);
+    assert_eq!(
+        scalar_i64(&engine, "SELECT count(*) FROM logs").await,
+        12 * 3600
+    );
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
 }
 
@@ -48,8 +55,21 @@ fn an_ingest_killed_mid_write_leaves_only_readable_files() {
     let lake_dir = dir.path().join("lake");
     for delay_ms in [400u64, 900, 1600] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sigfuse"))
-            .args(["--lake", lake_dir.to_str().unwrap(), "ingest", "--force", "--buffer-mb", "1"])
-            .args(["--table", "logs", "--format", "jsonl", src.to_str().unwrap()])
+            .args([
+                "--lake",
+                lake_dir.to_str().unwrap(),
+                "ingest",
+                "--force",
+                "--buffer-mb",
+                "1",
+            ])
+            .args([
+                "--table",
+                "logs",
+                "--format",
+                "jsonl",
+                src.to_str().unwrap(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -62,24 +82,44 @@ fn an_ingest_killed_mid_write_leaves_only_readable_files() {
         for entry in walk(&lake_dir) {
             if entry.extension().is_some_and(|e| e == "parquet") {
                 let f = std::fs::File::open(&entry).unwrap();
-                datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-                    .unwrap_or_else(|e| panic!("partial file {}: {e}", entry.display()));
+                datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                    f,
+                )
+                .unwrap_or_else(|e| panic!("partial file {}: {e}", entry.display()));
                 files += 1;
             }
         }
         let rt = tokio::runtime::Runtime::new().unwrap();
         let lake = Lake::open(lake_dir.to_str().unwrap()).unwrap();
-        let n = rt.block_on(async { scalar_i64(&engine(&lake), "SELECT count(*) FROM logs").await });
+        let n =
+            rt.block_on(async { scalar_i64(&engine(&lake), "SELECT count(*) FROM logs").await });
         assert!(n >= 0);
         eprintln!("killed after {delay_ms} ms: {files} whole files, {n} rows readable");
     }
     // A complete run afterwards replaces whatever the killed runs left, without duplicates.
     let out = Command::new(env!("CARGO_BIN_EXE_sigfuse"))
-        .args(["--lake", lake_dir.to_str().unwrap(), "ingest", "--force", "--buffer-mb", "1"])
-        .args(["--table", "logs", "--format", "jsonl", src.to_str().unwrap()])
+        .args([
+            "--lake",
+            lake_dir.to_str().unwrap(),
+            "ingest",
+            "--force",
+            "--buffer-mb",
+            "1",
+        ])
+        .args([
+            "--table",
+            "logs",
+            "--format",
+            "jsonl",
+            src.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let lake = Lake::open(lake_dir.to_str().unwrap()).unwrap();
     let n = rt.block_on(async { scalar_i64(&engine(&lake), "SELECT count(*) FROM logs").await });

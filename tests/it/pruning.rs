@@ -24,7 +24,11 @@ fn scan_stats(plan: &Arc<dyn ExecutionPlan>, stats: &mut ScanStats) {
         }
         if let Some(metrics) = plan.metrics() {
             for m in metrics.iter() {
-                if let MetricValue::PruningMetrics { name, pruning_metrics } = m.value() {
+                if let MetricValue::PruningMetrics {
+                    name,
+                    pruning_metrics,
+                } = m.value()
+                {
                     if name == "row_groups_pruned_statistics" {
                         stats.row_groups_pruned += pruning_metrics.pruned();
                         stats.row_groups_matched += pruning_metrics.matched();
@@ -41,14 +45,20 @@ fn scan_stats(plan: &Arc<dyn ExecutionPlan>, stats: &mut ScanStats) {
 async fn run(engine: &sigfuse_engine::Engine, sql: &str) -> (i64, ScanStats) {
     let df = engine.ctx().sql(sql).await.unwrap();
     let plan = df.create_physical_plan().await.unwrap();
-    let batches = collect(Arc::clone(&plan), engine.ctx().task_ctx()).await.unwrap();
+    let batches = collect(Arc::clone(&plan), engine.ctx().task_ctx())
+        .await
+        .unwrap();
     let count = batches[0]
         .column(0)
         .as_any()
         .downcast_ref::<datafusion::arrow::array::Int64Array>()
         .unwrap()
         .value(0);
-    let mut stats = ScanStats { files: 0, row_groups_pruned: 0, row_groups_matched: 0 };
+    let mut stats = ScanStats {
+        files: 0,
+        row_groups_pruned: 0,
+        row_groups_matched: 0,
+    };
     scan_stats(&plan, &mut stats);
     (count, stats)
 }
@@ -58,11 +68,18 @@ async fn one_hour_of_a_24_hour_lake_reads_one_file_and_prunes_row_groups() {
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
     // One row every 2 s: 1,800 rows an hour in row groups of 300, i.e. 6 per hourly file.
-    let options = WriterOptions { max_row_group_rows: 300, ..Default::default() };
+    let options = WriterOptions {
+        max_row_group_rows: 300,
+        ..Default::default()
+    };
     assert_eq!(write_logs(&lake, 24, 2, options).await, 24 * 1800);
     let engine = engine(&lake);
 
-    let (all, stats) = run(&engine, "SELECT count(*) FROM logs WHERE body LIKE 'request%'").await;
+    let (all, stats) = run(
+        &engine,
+        "SELECT count(*) FROM logs WHERE body LIKE 'request%'",
+    )
+    .await;
     assert_eq!(all, 24 * 1800);
     assert_eq!(stats.files, 24);
 
@@ -72,7 +89,10 @@ async fn one_hour_of_a_24_hour_lake_reads_one_file_and_prunes_row_groups() {
     )
     .await;
     assert_eq!(hour, 1800);
-    assert_eq!(stats.files, 1, "an hour's query must list and open one hourly file");
+    assert_eq!(
+        stats.files, 1,
+        "an hour's query must list and open one hourly file"
+    );
 
     // Ten minutes inside that hour: the file's other row groups are pruned on ts statistics.
     let (ten, stats) = run(
@@ -82,7 +102,12 @@ async fn one_hour_of_a_24_hour_lake_reads_one_file_and_prunes_row_groups() {
     .await;
     assert_eq!(ten, 300);
     assert_eq!(stats.files, 1);
-    assert!(stats.row_groups_pruned >= 4, "pruned {} matched {}", stats.row_groups_pruned, stats.row_groups_matched);
+    assert!(
+        stats.row_groups_pruned >= 4,
+        "pruned {} matched {}",
+        stats.row_groups_pruned,
+        stats.row_groups_matched
+    );
     assert!(stats.row_groups_matched <= 2);
 
     // Ranges that span midnight list both days' hours; an empty range reads nothing.
@@ -101,7 +126,11 @@ async fn one_hour_of_a_24_hour_lake_reads_one_file_and_prunes_row_groups() {
     assert_eq!(none, 0);
     assert_eq!(stats.files, 0);
     // An open-ended range lists every folder, and the ts statistics then skip every row group.
-    let (none, stats) = run(&engine, "SELECT count(*) FROM logs WHERE ts > '2030-01-01T00:00:00Z'").await;
+    let (none, stats) = run(
+        &engine,
+        "SELECT count(*) FROM logs WHERE ts > '2030-01-01T00:00:00Z'",
+    )
+    .await;
     assert_eq!(none, 0);
     assert_eq!(stats.row_groups_matched, 0);
 }
@@ -113,7 +142,9 @@ async fn files_are_sorted_by_ts_with_statistics_so_ordered_scans_need_no_sort() 
     let engine = engine(&lake);
     let df = engine.ctx().sql("SELECT ts FROM logs WHERE ts >= '2024-06-03T00:10:00Z' AND ts < '2024-06-03T00:20:00Z' ORDER BY ts").await.unwrap();
     let plan = df.create_physical_plan().await.unwrap();
-    let text = datafusion::physical_plan::displayable(plan.as_ref()).indent(true).to_string();
+    let text = datafusion::physical_plan::displayable(plan.as_ref())
+        .indent(true)
+        .to_string();
     assert!(text.contains("output_ordering=[ts@0 ASC"), "{text}");
     assert!(!text.contains("SortExec"), "{text}");
 }

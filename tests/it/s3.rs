@@ -24,7 +24,10 @@ fn bucket() -> Option<String> {
 #[tokio::test]
 async fn ingest_into_an_s3_lake_and_query_it_back() {
     let Some(bucket) = bucket() else { return };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let lake = Lake::open(&format!("s3://{bucket}/it-{nanos}/lake")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("logs.jsonl");
@@ -42,22 +45,36 @@ async fn ingest_into_an_s3_lake_and_query_it_back() {
         .collect();
     std::fs::write(&src, lines.join("\n")).unwrap();
     let options = IngestOptions::new(Format::Jsonl, Some(SignalKind::Logs));
-    let report = ingest(&lake, &options, src.to_str().unwrap(), no_progress()).await.unwrap();
+    let report = ingest(&lake, &options, src.to_str().unwrap(), no_progress())
+        .await
+        .unwrap();
     assert_eq!(report.rows.get("logs"), Some(&(3 * 3600)));
     assert_eq!(report.files.len(), 3);
 
     let engine = engine(&lake);
-    assert_eq!(scalar_i64(&engine, "SELECT count(*) FROM logs").await, 3 * 3600);
+    assert_eq!(
+        scalar_i64(&engine, "SELECT count(*) FROM logs").await,
+        3 * 3600
+    );
     let errors = scalar_i64(
         &engine,
         "SELECT count(*) FROM logs WHERE severity = 'ERROR' AND ts >= '2024-06-03T01:00:00Z' AND ts < '2024-06-03T02:00:00Z'",
     )
     .await;
     assert_eq!(errors, 36);
-    let text = query_text(&engine, "SELECT service, count(*) AS n FROM logs GROUP BY service ORDER BY service LIMIT 2").await;
+    let text = query_text(
+        &engine,
+        "SELECT service, count(*) AS n FROM logs GROUP BY service ORDER BY service LIMIT 2",
+    )
+    .await;
     assert!(text.contains("svc-0"), "{text}");
     // Re-ingest is recognised through the ingest log stored in the bucket.
-    assert!(ingest(&lake, &options, src.to_str().unwrap(), no_progress()).await.unwrap().skipped);
+    assert!(
+        ingest(&lake, &options, src.to_str().unwrap(), no_progress())
+            .await
+            .unwrap()
+            .skipped
+    );
 }
 
 #[tokio::test]
@@ -71,9 +88,17 @@ async fn wrong_credentials_fail_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("one.jsonl");
     std::fs::write(&src, r#"{"ts": 1717372800, "body": "x"}"#).unwrap();
-    let e = ingest(&lake, &IngestOptions::new(Format::Jsonl, Some(SignalKind::Logs)), src.to_str().unwrap(), no_progress())
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("403") || e.to_lowercase().contains("signature"), "{e}");
+    let e = ingest(
+        &lake,
+        &IngestOptions::new(Format::Jsonl, Some(SignalKind::Logs)),
+        src.to_str().unwrap(),
+        no_progress(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("403") || e.to_lowercase().contains("signature"),
+        "{e}"
+    );
 }

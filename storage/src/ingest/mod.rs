@@ -24,6 +24,8 @@
 mod csv;
 mod jsonl;
 mod mapping;
+mod nezha;
+mod otlp;
 mod out;
 mod parquet;
 mod source;
@@ -324,11 +326,13 @@ fn parse(
     out: &mut RowOut,
 ) -> Result<()> {
     match options.format {
-        Format::Nezha => {
-            return plan_err!("the nezha adapter is not available in this build");
-        }
+        Format::Nezha => return nezha::read(files, runtime, out),
         Format::OtlpJson => {
-            return plan_err!("the otlp-json adapter is not available in this build");
+            for f in files {
+                out.set_source(&f.name);
+                otlp::read(f.reader(runtime)?, options.table, out)?;
+            }
+            return Ok(());
         }
         _ => {}
     }

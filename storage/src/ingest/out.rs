@@ -36,9 +36,16 @@ pub(crate) enum Msg {
     Progress(u64),
 }
 
+/// Where a [`RowOut`] sends: the writer task, or a buffer that a parallel parser forwards in
+/// source order once its chunk is done.
+enum Sink {
+    Channel(mpsc::Sender<Msg>),
+    Buffer(Vec<Msg>),
+}
+
 /// Collects the rows of one ingest on the parsing thread.
 pub struct RowOut {
-    tx: mpsc::Sender<Msg>,
+    sink: Sink,
     builders: BTreeMap<SignalKind, BatchBuilder>,
     source: String,
     /// Tables rows may go to; rows for others are an adapter bug.
@@ -65,7 +72,7 @@ fn truncate(raw: &str) -> String {
 impl RowOut {
     pub(crate) fn new(tx: mpsc::Sender<Msg>, source: &str, allowed: Option<SignalKind>) -> Self {
         Self {
-            tx,
+            sink: Sink::Channel(tx),
             builders: BTreeMap::new(),
             source: source.to_string(),
             allowed,
@@ -83,8 +90,49 @@ impl RowOut {
         &self.source
     }
 
-    fn send(&self, msg: Msg) -> Result<()> {
-        self.tx.blocking_send(msg).map_err(|_| closed())
+    fn send(&mut self, msg: Msg) -> Result<()> {
+        match &mut self.sink {
+            Sink::Channel(tx) => tx.blocking_send(msg).map_err(|_| closed()),
+            Sink::Buffer(buf) => {
+                buf.push(msg);
+                Ok(())
+            }
+        }
+    }
+
+    /// A buffering `RowOut` for one chunk of a parallel parse, with this one's source and table.
+    pub(crate) fn chunk(&self) -> Self {
+        Self {
+            sink: Sink::Buffer(Vec::new()),
+            builders: BTreeMap::new(),
+            source: self.source.clone(),
+            allowed: self.allowed,
+            accepted: 0,
+            rejected: 0,
+        }
+    }
+
+    /// Ends a chunk `RowOut`: its messages (batches last) and counts.
+    pub(crate) fn into_chunk(mut self) -> Result<(Vec<Msg>, u64, u64)> {
+        let builders = std::mem::take(&mut self.builders);
+        for (kind, mut b) in builders {
+            if let Some(batch) = b.flush()? {
+                self.send(Msg::Batch(kind, batch))?;
+            }
+        }
+        match self.sink {
+            Sink::Buffer(buf) => Ok((buf, self.accepted, self.rejected)),
+            Sink::Channel(_) => Err(DataFusionError::Internal(
+                "into_chunk on a channel RowOut".into(),
+            )),
+        }
+    }
+
+    /// Forwards a finished chunk's messages and counts, in order.
+    pub(crate) fn forward(&mut self, msgs: Vec<Msg>, accepted: u64, rejected: u64) -> Result<()> {
+        self.accepted += accepted;
+        self.rejected += rejected;
+        msgs.into_iter().try_for_each(|m| self.send(m))
     }
 
     /// Appends a valid row, or records why it is not valid. `raw` renders the source record
