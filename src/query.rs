@@ -65,11 +65,11 @@ pub async fn run(
         let state = engine.ctx().state();
         let plan = state.statement_to_plan(statement).await?;
         let df = engine.ctx().execute_logical_plan(plan).await?;
-        if i == last {
-            if let Some(out) = &args.out {
-                write_to(&engine, df, args.format, out).await?;
-                continue;
-            }
+        if i == last
+            && let Some(out) = &args.out
+        {
+            write_to(&engine, df, args.format, out).await?;
+            continue;
         }
         print(df, args.format).await?;
     }

@@ -208,13 +208,13 @@ impl BatchBuilder {
                     self.schema.field(i).data_type()
                 ));
             }
-            if let (Cell::Float(f), ColumnBuilder::Int(_)) = (cell, col) {
-                if !f.is_finite() {
-                    return Err(format!(
-                        "{}: not a finite number: {f}",
-                        self.schema.field(i).name()
-                    ));
-                }
+            if let (Cell::Float(f), ColumnBuilder::Int(_)) = (cell, col)
+                && !f.is_finite()
+            {
+                return Err(format!(
+                    "{}: not a finite number: {f}",
+                    self.schema.field(i).name()
+                ));
             }
         }
         Ok(())

@@ -28,11 +28,10 @@ fn scan_stats(plan: &Arc<dyn ExecutionPlan>, stats: &mut ScanStats) {
                     name,
                     pruning_metrics,
                 } = m.value()
+                    && name == "row_groups_pruned_statistics"
                 {
-                    if name == "row_groups_pruned_statistics" {
-                        stats.row_groups_pruned += pruning_metrics.pruned();
-                        stats.row_groups_matched += pruning_metrics.matched();
-                    }
+                    stats.row_groups_pruned += pruning_metrics.pruned();
+                    stats.row_groups_matched += pruning_metrics.matched();
                 }
             }
         }

@@ -3,6 +3,7 @@
 //!
 //! | module | what it does |
 //! |---|---|
+//! | [`catalog`] | the services known by name: routes, dependencies, frontend pages |
 //! | [`topology`] | services, operations, the call graph (a DAG), pods and nodes |
 //! | [`incidents`] | fault planning, what a fault does at a time, incident labels |
 //! | [`traffic`] | traces through the call graph, the logs written while serving them, request stats |
@@ -18,6 +19,7 @@
 //! Ground truth never goes into the signal tables: incidents and the call graph are written to
 //! `_labels/demo.json`, and log templates are [`log_templates`] in code.
 
+mod catalog;
 mod events;
 mod incidents;
 mod random;

@@ -7,7 +7,10 @@
 
 use rand::Rng;
 
+use super::catalog::{KNOWN, PAGE_WEIGHTS, PAGES, POSTGRES_OPS, REDIS_OPS, SELECTION};
 use super::random::RngExt;
+use Role::{App, Cache, Database, Edge};
+use Runtime::{Go, Jvm, Node as NodeJs, Python};
 
 /// What a service is, which decides its operations, logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,126 +111,6 @@ pub(crate) struct Topology {
 
 pub(crate) const REGION: &str = "us-east-1";
 pub(crate) const NAMESPACE: &str = "shop";
-
-/// Which known services a run of N services gets, in order.
-const SELECTION: [&str; 22] = [
-    "frontend",
-    "api-gateway",
-    "cart",
-    "checkout",
-    "redis",
-    "postgres",
-    "catalog",
-    "payment",
-    "auth",
-    "user",
-    "search",
-    "inventory",
-    "recommendation",
-    "shipping",
-    "currency",
-    "order",
-    "notification",
-    "email",
-    "ad",
-    "review",
-    "pricing",
-    "session",
-];
-
-struct Known {
-    name: &'static str,
-    role: Role,
-    runtime: Runtime,
-    routes: &'static [(&'static str, &'static str, f64)],
-    calls: &'static [&'static str],
-    table: &'static str,
-}
-
-const fn known(
-    name: &'static str,
-    role: Role,
-    runtime: Runtime,
-    routes: &'static [(&'static str, &'static str, f64)],
-    calls: &'static [&'static str],
-    table: &'static str,
-) -> Known {
-    Known {
-        name,
-        role,
-        runtime,
-        routes,
-        calls,
-        table,
-    }
-}
-
-use Role::{App, Cache, Database, Edge};
-use Runtime::{Go, Jvm, Node as NodeJs, Python};
-
-/// Known services in rank order (callers before callees); `svc-NN` slot in before the stores.
-/// Frontend pages list the services they fan out to instead of routes of their own.
-#[rustfmt::skip]
-const KNOWN: [Known; 22] = [
-    known("frontend", Edge, NodeJs, &[("GET", "/", 4.0), ("GET", "/product/{id}", 6.0), ("GET", "/cart", 4.0), ("POST", "/cart/checkout", 8.0), ("GET", "/search", 5.0), ("POST", "/login", 3.0), ("GET", "/account/orders", 5.0)], &["api-gateway"], ""),
-    known("api-gateway", Edge, Go, &[], &["auth", "search", "recommendation", "ad", "review", "checkout", "order", "cart", "catalog", "user", "session"], ""),
-    known("auth", App, Go, &[("POST", "/api/auth/token", 12.0), ("GET", "/api/auth/verify", 2.0)], &["user", "session", "redis", "postgres"], "credentials"),
-    known("search", App, Jvm, &[("GET", "/api/search", 25.0), ("GET", "/api/search/suggest", 8.0)], &["catalog", "redis"], "products"),
-    known("recommendation", App, Python, &[("GET", "/api/recommendations/{id}", 18.0)], &["catalog", "user", "redis"], "recommendations"),
-    known("ad", App, Jvm, &[("GET", "/api/ads", 6.0)], &["redis"], "ads"),
-    known("review", App, Python, &[("GET", "/api/reviews/{id}", 9.0), ("POST", "/api/reviews", 14.0)], &["user", "postgres"], "reviews"),
-    known("checkout", App, Jvm, &[("POST", "/api/checkout", 20.0)], &["cart", "order", "payment", "shipping", "currency", "email", "inventory", "pricing", "notification"], "orders"),
-    known("order", App, Jvm, &[("POST", "/api/orders", 12.0), ("GET", "/api/orders/{id}", 5.0)], &["inventory", "notification", "postgres"], "orders"),
-    known("cart", App, Go, &[("GET", "/api/cart/{id}", 3.0), ("POST", "/api/cart/{id}/items", 5.0), ("DELETE", "/api/cart/{id}/items/{item}", 4.0)], &["catalog", "pricing", "redis"], "carts"),
-    known("catalog", App, Go, &[("GET", "/api/products/{id}", 4.0), ("GET", "/api/products", 9.0)], &["postgres", "redis"], "products"),
-    known("pricing", App, Jvm, &[("GET", "/api/prices/{id}", 4.0)], &["currency", "redis"], "prices"),
-    known("inventory", App, Jvm, &[("GET", "/api/inventory/{id}", 4.0), ("POST", "/api/inventory/reserve", 9.0)], &["postgres"], "stock_levels"),
-    known("payment", App, Jvm, &[("POST", "/api/payments/charge", 45.0)], &["currency", "postgres"], "payments"),
-    known("shipping", App, Go, &[("POST", "/api/shipping/quote", 10.0), ("POST", "/api/shipping/orders", 15.0)], &["currency", "postgres"], "shipments"),
-    known("user", App, Jvm, &[("GET", "/api/users/{id}", 4.0), ("PUT", "/api/users/{id}", 8.0)], &["postgres", "redis"], "users"),
-    known("session", App, Go, &[("GET", "/api/sessions/{id}", 1.5)], &["redis"], "sessions"),
-    known("currency", App, NodeJs, &[("GET", "/api/currency/convert", 2.0)], &["redis"], "exchange_rates"),
-    known("notification", App, Python, &[("POST", "/api/notifications", 6.0)], &["email"], "notifications"),
-    known("email", App, Python, &[("POST", "/api/email/send", 30.0)], &[], "outbox"),
-    known("postgres", Database, Runtime::Postgres, &[], &[], ""),
-    known("redis", Cache, Runtime::Redis, &[], &[], ""),
-];
-
-/// Frontend pages → the services behind them, with the probability of each call.
-const PAGES: [&[(&str, f64)]; 7] = [
-    &[
-        ("recommendation", 0.9),
-        ("ad", 0.8),
-        ("catalog", 0.9),
-        ("cart", 0.4),
-    ],
-    &[
-        ("catalog", 1.0),
-        ("review", 0.7),
-        ("recommendation", 0.8),
-        ("ad", 0.6),
-    ],
-    &[("cart", 1.0), ("recommendation", 0.4)],
-    &[("checkout", 1.0)],
-    &[("search", 1.0), ("ad", 0.5)],
-    &[("auth", 1.0), ("session", 0.8)],
-    &[("order", 1.0), ("user", 1.0)],
-];
-const PAGE_WEIGHTS: [f64; 7] = [3.0, 4.0, 2.0, 0.8, 2.0, 1.0, 0.7];
-
-const POSTGRES_OPS: [(&str, f64); 4] = [
-    ("SELECT", 1.2),
-    ("INSERT", 2.0),
-    ("UPDATE", 2.5),
-    ("COMMIT", 0.4),
-];
-const REDIS_OPS: [(&str, f64); 5] = [
-    ("GET", 0.15),
-    ("SET", 0.2),
-    ("HGETALL", 0.3),
-    ("MGET", 0.25),
-    ("EXPIRE", 0.1),
-];
 
 const POD_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
@@ -534,64 +417,7 @@ impl Topology {
             services[i].callers = callers;
         }
 
-        // Pods: 2-3 replicas (stores are stateful sets of one or two), spread over nodes.
-        let mut pods = Vec::new();
-        for (i, svc) in services.iter_mut().enumerate() {
-            let replicas = match svc.role {
-                Edge => 3,
-                App => rng.int(2, 3) as usize,
-                Database => 1,
-                Cache => rng.int(1, 2) as usize,
-            };
-            let hash = k8s_suffix(rng, 10);
-            for r in 0..replicas {
-                let name = match svc.role {
-                    Database | Cache => format!("{}-{r}", svc.name),
-                    _ => format!("{}-{hash}-{}", svc.name, k8s_suffix(rng, 5)),
-                };
-                let (cpu_limit, mem_limit) = match svc.runtime {
-                    Jvm => (2.0, 2.0 * GIB),
-                    Runtime::Postgres => (4.0, 8.0 * GIB),
-                    Runtime::Redis => (1.0, 2.0 * GIB),
-                    _ => (1.0, 1.0 * GIB),
-                };
-                svc.pods.push(pods.len());
-                pods.push(Pod {
-                    name,
-                    service: i,
-                    node: 0,
-                    ip: String::new(),
-                    cpu_limit,
-                    mem_limit,
-                    phase_ns: rng.int(0, 9_999) * 1_000_000,
-                    attributes: String::new(),
-                });
-            }
-        }
-        let node_count = pods.len().div_ceil(8).max(3);
-        let nodes: Vec<Node> = (0..node_count)
-            .map(|i| Node {
-                name: format!(
-                    "ip-10-0-{}-{}.ec2.internal",
-                    16 * (i % 3) + i / 3,
-                    rng.int(10, 250)
-                ),
-                zone: format!("{REGION}{}", ['a', 'b', 'c'][i % 3]),
-                cores: 16.0,
-                mem_bytes: 64.0 * GIB,
-            })
-            .collect();
-        let mut per_node = vec![0usize; node_count];
-        let offset = rng.index(node_count);
-        for (p, pod) in pods.iter_mut().enumerate() {
-            pod.node = (p + offset) % node_count;
-            per_node[pod.node] += 1;
-            pod.ip = format!("10.0.{}.{}", 100 + pod.node, 10 + per_node[pod.node]);
-            pod.attributes = format!(
-                r#"{{"k8s.namespace":"{NAMESPACE}","k8s.node":"{}","zone":"{}","region":"{REGION}"}}"#,
-                nodes[pod.node].name, nodes[pod.node].zone
-            );
-        }
+        let (pods, nodes) = place_pods(&mut services, rng);
         Self {
             services,
             pods,
@@ -629,6 +455,68 @@ impl Topology {
         }
         out
     }
+}
+
+/// Pods: 2-3 replicas (stores are stateful sets of one or two), spread over a few nodes.
+fn place_pods(services: &mut [Service], rng: &mut impl Rng) -> (Vec<Pod>, Vec<Node>) {
+    let mut pods = Vec::new();
+    for (i, svc) in services.iter_mut().enumerate() {
+        let replicas = match svc.role {
+            Edge => 3,
+            App => rng.int(2, 3) as usize,
+            Database => 1,
+            Cache => rng.int(1, 2) as usize,
+        };
+        let hash = k8s_suffix(rng, 10);
+        for r in 0..replicas {
+            let name = match svc.role {
+                Database | Cache => format!("{}-{r}", svc.name),
+                _ => format!("{}-{hash}-{}", svc.name, k8s_suffix(rng, 5)),
+            };
+            let (cpu_limit, mem_limit) = match svc.runtime {
+                Jvm => (2.0, 2.0 * GIB),
+                Runtime::Postgres => (4.0, 8.0 * GIB),
+                Runtime::Redis => (1.0, 2.0 * GIB),
+                _ => (1.0, 1.0 * GIB),
+            };
+            svc.pods.push(pods.len());
+            pods.push(Pod {
+                name,
+                service: i,
+                node: 0,
+                ip: String::new(),
+                cpu_limit,
+                mem_limit,
+                phase_ns: rng.int(0, 9_999) * 1_000_000,
+                attributes: String::new(),
+            });
+        }
+    }
+    let node_count = pods.len().div_ceil(8).max(3);
+    let nodes: Vec<Node> = (0..node_count)
+        .map(|i| Node {
+            name: format!(
+                "ip-10-0-{}-{}.ec2.internal",
+                16 * (i % 3) + i / 3,
+                rng.int(10, 250)
+            ),
+            zone: format!("{REGION}{}", ['a', 'b', 'c'][i % 3]),
+            cores: 16.0,
+            mem_bytes: 64.0 * GIB,
+        })
+        .collect();
+    let mut per_node = vec![0usize; node_count];
+    let offset = rng.index(node_count);
+    for (p, pod) in pods.iter_mut().enumerate() {
+        pod.node = (p + offset) % node_count;
+        per_node[pod.node] += 1;
+        pod.ip = format!("10.0.{}.{}", 100 + pod.node, 10 + per_node[pod.node]);
+        pod.attributes = format!(
+            r#"{{"k8s.namespace":"{NAMESPACE}","k8s.node":"{}","zone":"{}","region":"{REGION}"}}"#,
+            nodes[pod.node].name, nodes[pod.node].zone
+        );
+    }
+    (pods, nodes)
 }
 
 pub(crate) const GIB: f64 = 1024.0 * 1024.0 * 1024.0;

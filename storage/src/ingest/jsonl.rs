@@ -1,7 +1,7 @@
 //! JSON lines: one JSON object per line, fields mapped by [`FieldMap`].
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use datafusion::common::{DataFusionError, Result};
@@ -10,43 +10,6 @@ use serde_json::Value;
 use super::mapping::FieldMap;
 use super::out::{Msg, RowOut};
 use crate::rows::Row;
-
-/// Calls `f(line_number, line)` for every non-empty line, replacing invalid UTF-8, and reports
-/// progress every few MiB.
-pub(crate) fn for_each_line(
-    reader: impl Read,
-    out: &mut RowOut,
-    mut f: impl FnMut(&mut RowOut, u64, &str) -> Result<()>,
-) -> Result<()> {
-    let mut reader = BufReader::with_capacity(1 << 20, reader);
-    let mut buf = Vec::with_capacity(4096);
-    let (mut line_no, mut unreported) = (0u64, 0u64);
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(|e| {
-            datafusion::common::DataFusionError::Execution(format!(
-                "reading '{}': {e}",
-                out.source()
-            ))
-        })?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        unreported += n as u64;
-        if unreported >= 8 << 20 {
-            out.progress(unreported)?;
-            unreported = 0;
-        }
-        let text = String::from_utf8_lossy(&buf);
-        let line = text.trim_end_matches(['\n', '\r']);
-        if line.trim().is_empty() {
-            continue;
-        }
-        f(out, line_no, line)?;
-    }
-    out.progress(unreported)
-}
 
 /// Bytes per chunk of a parallel parse; lines never straddle chunks.
 const CHUNK: usize = 4 << 20;
@@ -72,8 +35,8 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-/// Like [`for_each_line`], on every core: a reader thread cuts the source into chunks at line
-/// ends, workers parse chunks into buffering `RowOut`s (each with its own `state`), and this
+/// Calls `f(state, out, line_number, line)` for every non-empty line (invalid UTF-8 replaced), on
+/// every core: a reader thread cuts the source into chunks at line ends, workers parse chunks into buffering `RowOut`s (each with its own `state`), and this
 /// thread forwards finished chunks in source order, so the output (and the files written) is the
 /// same as a sequential parse.
 pub(crate) fn par_for_each_line<S, I, F>(
@@ -150,14 +113,13 @@ where
                     let Ok(chunk) = next else { break };
                     let mut local = template.chunk();
                     let mut parse = || {
-                        let mut line_no = chunk.first_line;
-                        for raw in chunk.bytes.split(|b| *b == b'\n') {
+                        let lines = chunk.bytes.split(|b| *b == b'\n');
+                        for (line_no, raw) in (chunk.first_line..).zip(lines) {
                             let text = String::from_utf8_lossy(raw);
                             let line = text.trim_end_matches('\r');
                             if !line.trim().is_empty() {
                                 f(&mut state, &mut local, line_no, line)?;
                             }
-                            line_no += 1;
                         }
                         Ok(())
                     };

@@ -190,17 +190,17 @@ pub async fn ingest(
     let files = resolve(options.format, location).await?;
     let stem = fingerprint(options, &files).await?;
     let log_path = lake.path(&format!("{INGEST_LOG_DIR}/{stem}.json"));
-    if !options.force {
-        if let Ok(found) = lake.store().get(&log_path).await {
-            let bytes = found
-                .bytes()
-                .await
-                .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            if let Ok(mut previous) = serde_json::from_slice::<SourceReport>(&bytes) {
-                previous.skipped = true;
-                previous.source = location.to_string();
-                return Ok(previous);
-            }
+    if !options.force
+        && let Ok(found) = lake.store().get(&log_path).await
+    {
+        let bytes = found
+            .bytes()
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        if let Ok(mut previous) = serde_json::from_slice::<SourceReport>(&bytes) {
+            previous.skipped = true;
+            previous.source = location.to_string();
+            return Ok(previous);
         }
     }
 

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, Unexpected, Visitor};
 use serde_json::Value;
 
-use super::jsonl::for_each_line;
+use super::jsonl::par_for_each_line;
 use super::out::RowOut;
 use crate::rows::{BatchBuilder, Row};
 use crate::schema::SignalKind;
@@ -501,17 +501,21 @@ fn not_json(e: &serde_json::Error) -> bool {
 }
 
 /// Reads OTLP/JSON lines; each line's records go to their own table (only `table`'s when given).
-pub(crate) fn read(reader: impl Read, table: Option<SignalKind>, out: &mut RowOut) -> Result<()> {
+pub(crate) fn read(
+    reader: impl Read + Send,
+    table: Option<SignalKind>,
+    out: &mut RowOut,
+) -> Result<()> {
     let checks: Vec<BatchBuilder> = [SignalKind::Logs, SignalKind::Spans, SignalKind::Metrics]
         .into_iter()
         .map(BatchBuilder::new)
         .collect();
-    let mut rows = Rows {
+    let new_rows = || Rows {
         logs: Row::new(SignalKind::Logs),
         spans: Row::new(SignalKind::Spans),
         metrics: Row::new(SignalKind::Metrics),
     };
-    for_each_line(reader, out, |out, no, text| {
+    par_for_each_line(reader, out, new_rows, |rows, out, no, text| {
         let mut line = Line {
             out,
             no,
@@ -520,11 +524,11 @@ pub(crate) fn read(reader: impl Read, table: Option<SignalKind>, out: &mut RowOu
             checks: &checks,
         };
         match serde_json::from_str::<Fast>(text) {
-            Ok(req) => line.request(req, &mut rows),
+            Ok(req) => line.request(req, rows),
             Err(e) if not_json(&e) => line.reject_line(format!("invalid JSON: {e}")),
             // A value did not fit: find the records it belongs to.
             Err(_) => match serde_json::from_str::<Slow>(text) {
-                Ok(req) => line.request::<Raw, Raw, Raw, Raw, Raw, Raw, Raw>(req, &mut rows),
+                Ok(req) => line.request::<Raw, Raw, Raw, Raw, Raw, Raw, Raw>(req, rows),
                 Err(e) if not_json(&e) => line.reject_line(format!("invalid JSON: {e}")),
                 Err(e) => line.reject_line(format!("not a valid OTLP export request: {e}")),
             },

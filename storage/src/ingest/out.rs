@@ -139,14 +139,14 @@ impl RowOut {
     /// and is called only for rejects.
     pub fn emit(&mut self, line: u64, row: &Row, raw: impl FnOnce() -> String) -> Result<()> {
         let kind = row.kind();
-        if let Some(allowed) = self.allowed {
-            if allowed != kind {
-                return self.reject(
-                    line,
-                    format!("record is for table {kind}, ingest is into {allowed}"),
-                    &raw(),
-                );
-            }
+        if let Some(allowed) = self.allowed
+            && allowed != kind
+        {
+            return self.reject(
+                line,
+                format!("record is for table {kind}, ingest is into {allowed}"),
+                &raw(),
+            );
         }
         let builder = self
             .builders
@@ -155,10 +155,10 @@ impl RowOut {
         match builder.append(row) {
             Ok(()) => {
                 self.accepted += 1;
-                if builder.len() >= BATCH_ROWS || builder.buffered_bytes() >= 16 << 20 {
-                    if let Some(batch) = builder.flush()? {
-                        self.send(Msg::Batch(kind, batch))?;
-                    }
+                if (builder.len() >= BATCH_ROWS || builder.buffered_bytes() >= 16 << 20)
+                    && let Some(batch) = builder.flush()?
+                {
+                    self.send(Msg::Batch(kind, batch))?;
                 }
                 Ok(())
             }

@@ -57,10 +57,9 @@ pub fn ts_from_str(s: &str) -> Result<i64, String> {
     }
     if t.bytes()
         .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'e' || b == b'E')
+        && let Ok(v) = t.parse::<f64>()
     {
-        if let Ok(v) = t.parse::<f64>() {
-            return ts_from_float(v);
-        }
+        return ts_from_float(v);
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return dt
