@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 use sigfuse_engine::EngineConfig;
-use sigfuse_storage::ingest::{Format, IngestOptions, SourceReport, ingest};
+use sigfuse_storage::ingest::{Format, IngestOptions, SourceReport, ingest, resolve};
 use sigfuse_storage::{Lake, SignalKind};
 
 use crate::progress;
@@ -84,7 +84,13 @@ pub async fn run(config: &EngineConfig, args: IngestArgs) -> Result<ExitCode> {
     options.writer.flush_bytes = args.buffer_mb.max(1) << 20;
     let mut failed = Vec::new();
     for source in &args.sources {
-        let pb = progress::bar(None, &format!("ingesting {source}: bytes"));
+        // The sizes are known up front, so a bar with an ETA (sources that cannot be listed fail
+        // just below, inside ingest, with their name).
+        let total = resolve(args.format, source)
+            .await
+            .map(|files| files.iter().map(|f| f.size).sum::<u64>())
+            .ok();
+        let pb = progress::bar(total, &format!("ingesting {source}"));
         let counter = pb.clone();
         match ingest(&lake, &options, source, Arc::new(move |n| counter.inc(n))).await {
             Ok(report) => {

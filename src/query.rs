@@ -76,44 +76,39 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Where printed batches go: tables need the whole result for column widths; csv and json
+/// stream batch by batch.
+enum Printer<W: Write> {
+    Table(Vec<datafusion::arrow::array::RecordBatch>),
+    Csv(Box<CsvWriter<W>>),
+    Json(LineDelimitedWriter<W>),
+}
+
 async fn print(df: DataFrame, format: OutFormat) -> Result<()> {
     let pb = progress::bar(None, "rows");
     let mut stream = df.execute_stream().await?;
     let stdout = std::io::stdout();
-    match format {
-        OutFormat::Table => {
-            let mut batches = Vec::new();
-            while let Some(b) = stream.next().await {
-                let b = b?;
-                pb.inc(b.num_rows() as u64);
-                batches.push(b);
-            }
-            pb.finish_and_clear();
-            #[allow(clippy::print_stdout)]
-            {
-                println!("{}", pretty_format_batches(&batches)?);
-            }
-        }
-        OutFormat::Csv => {
-            let mut w = CsvWriter::new(stdout.lock());
-            while let Some(b) = stream.next().await {
-                let b = b?;
-                pb.inc(b.num_rows() as u64);
-                w.write(&b)?;
-            }
-            pb.finish_and_clear();
-        }
-        OutFormat::Json => {
-            let mut w = LineDelimitedWriter::new(stdout.lock());
-            while let Some(b) = stream.next().await {
-                let b = b?;
-                pb.inc(b.num_rows() as u64);
-                w.write(&b)?;
-            }
-            w.finish()?;
-            pb.finish_and_clear();
-        }
+    let mut printer = match format {
+        OutFormat::Table => Printer::Table(Vec::new()),
+        OutFormat::Csv => Printer::Csv(Box::new(CsvWriter::new(stdout.lock()))),
+        OutFormat::Json => Printer::Json(LineDelimitedWriter::new(stdout.lock())),
         OutFormat::Parquet => unreachable!("checked before running"),
+    };
+    while let Some(b) = stream.next().await {
+        let b = b?;
+        pb.inc(b.num_rows() as u64);
+        match &mut printer {
+            Printer::Table(batches) => batches.push(b),
+            Printer::Csv(w) => w.write(&b)?,
+            Printer::Json(w) => w.write(&b)?,
+        }
+    }
+    pb.finish_and_clear();
+    match printer {
+        #[allow(clippy::print_stdout)]
+        Printer::Table(batches) => println!("{}", pretty_format_batches(&batches)?),
+        Printer::Csv(_) => {}
+        Printer::Json(mut w) => w.finish()?,
     }
     std::io::stdout().flush()?;
     Ok(())

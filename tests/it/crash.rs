@@ -54,22 +54,7 @@ fn an_ingest_killed_mid_write_leaves_only_readable_files() {
     std::fs::write(&src, text).unwrap();
     let lake_dir = dir.path().join("lake");
     for delay_ms in [400u64, 900, 1600] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sigfuse"))
-            .args([
-                "--lake",
-                lake_dir.to_str().unwrap(),
-                "ingest",
-                "--force",
-                "--buffer-mb",
-                "1",
-            ])
-            .args([
-                "--table",
-                "logs",
-                "--format",
-                "jsonl",
-                src.to_str().unwrap(),
-            ])
+        let mut child = ingest_command(&lake_dir, &src)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -97,24 +82,7 @@ fn an_ingest_killed_mid_write_leaves_only_readable_files() {
         eprintln!("killed after {delay_ms} ms: {files} whole files, {n} rows readable");
     }
     // A complete run afterwards replaces whatever the killed runs left, without duplicates.
-    let out = Command::new(env!("CARGO_BIN_EXE_sigfuse"))
-        .args([
-            "--lake",
-            lake_dir.to_str().unwrap(),
-            "ingest",
-            "--force",
-            "--buffer-mb",
-            "1",
-        ])
-        .args([
-            "--table",
-            "logs",
-            "--format",
-            "jsonl",
-            src.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = ingest_command(&lake_dir, &src).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -124,6 +92,16 @@ fn an_ingest_killed_mid_write_leaves_only_readable_files() {
     let lake = Lake::open(lake_dir.to_str().unwrap()).unwrap();
     let n = rt.block_on(async { scalar_i64(&engine(&lake), "SELECT count(*) FROM logs").await });
     assert_eq!(n, 48 * 3600 * 4);
+}
+
+/// `sigfuse ingest` of `src` into `lake`, flushing every MiB so a kill lands among many writes.
+fn ingest_command(lake: &std::path::Path, src: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sigfuse"));
+    c.arg("--lake")
+        .arg(lake)
+        .args(["ingest", "--force", "--buffer-mb", "1"]);
+    c.args(["--table", "logs", "--format", "jsonl"]).arg(src);
+    c
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
