@@ -12,6 +12,7 @@
 //! The lake defaults to `$SIGFUSE_LAKE`, else `./.sigfuse/lake`; the default lake is filled with
 //! demo data on first use so that the first command a newcomer types shows something.
 
+mod demo;
 mod ingest;
 mod progress;
 mod query;
@@ -43,6 +44,8 @@ enum Command {
     Query(query::QueryArgs),
     /// Load sources into the lake.
     Ingest(ingest::IngestArgs),
+    /// Generate a demo microservice system with labelled incidents.
+    Demo(demo::DemoArgs),
 }
 
 #[tokio::main]
@@ -59,6 +62,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Query(args) => query::run(&config, is_default, args).await,
         Command::Ingest(args) => ingest::run(&config, args).await,
+        Command::Demo(args) => demo::run(&config, args).await,
     };
     match result {
         Ok(code) => code,

@@ -58,7 +58,9 @@ pub async fn run(
     if matches!(args.format, OutFormat::Parquet) && args.out.is_none() {
         bail!("--format parquet needs --out PATH_OR_URL");
     }
-    let _ = is_default_lake;
+    if is_default_lake {
+        crate::demo::ensure_default_lake(config).await?;
+    }
     let engine = Engine::open(config)?;
     let last = statements.len() - 1;
     for (i, statement) in statements.into_iter().enumerate() {

@@ -164,3 +164,41 @@ fn mistakes_exit_non_zero_with_a_message() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn demo_fills_every_table_keeps_labels_apart_and_refuses_to_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let args = ["demo", "--hours", "1", "--services", "4", "--seed", "7"];
+    let out = sigfuse(&lake, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = sigfuse(
+        &lake,
+        &[
+            "query",
+            "--format",
+            "csv",
+            "SELECT (SELECT count(*) FROM logs) > 0 AS l, (SELECT count(*) FROM spans) > 0 AS s, \
+             (SELECT count(*) FROM metrics) > 0 AS m, (SELECT count(*) FROM events) > 0 AS e",
+        ],
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "l,s,m,e\ntrue,true,true,true\n",
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(lake.join("_labels/demo.json").exists());
+    // The same demo again rewrites the same files; another seed is refused.
+    assert!(sigfuse(&lake, &args).status.success());
+    let out = sigfuse(
+        &lake,
+        &["demo", "--hours", "1", "--services", "4", "--seed", "8"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("already holds demo data"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -1,6 +1,6 @@
 //! The services the generator knows by name, with plausible routes and dependencies (checkout
 //! calls payment, cart calls redis), and the frontend's pages. Data only; the graph is built in
-//! [`super::topology`].
+//! `topology`.
 
 use super::topology::{Role, Runtime};
 use Role::{App, Cache, Database, Edge};

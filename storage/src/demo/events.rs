@@ -200,6 +200,22 @@ impl<R: Rng> Planner<'_, R> {
     }
 }
 
+/// A time in [lo, hi) for a routine change of `svc`, if one of a few draws is quiet: routine
+/// changes stay out of fault windows and well clear of faults of the same service or of a bad
+/// release, so that each fault has one story.
+fn quiet_time(rng: &mut impl Rng, faults: &[Fault], svc: usize, lo: i64, hi: i64) -> Option<i64> {
+    let quiet = |t: i64| {
+        faults.iter().all(|f| {
+            let wide = f.service == svc || f.kind == FaultKind::ErrorBurstAfterDeploy;
+            let before = if wide { 30 } else { 3 };
+            t < f.start - before * MIN || t > f.end + 3 * MIN
+        })
+    };
+    (0..10)
+        .map(|_| lo + (rng.unit() * (hi - lo).max(1) as f64) as i64)
+        .find(|&t| quiet(t))
+}
+
 /// Plans every event of [start, end).
 pub(crate) fn plan(
     topo: &Topology,
@@ -223,24 +239,16 @@ pub(crate) fn plan(
         },
     };
     let hours = (end - start) as f64 / NANOS_PER_HOUR as f64;
-    let quiet = |t: i64| {
-        faults
-            .iter()
-            .all(|f| t < f.start - 20 * MIN || t > f.end + 10 * MIN)
-    };
     let apps: Vec<usize> = (0..topo.services.len())
         .filter(|&i| matches!(topo.services[i].role, Role::App | Role::Edge))
         .collect();
-    let free_time = |rng: &mut dyn FnMut() -> i64| (0..10).map(|_| rng()).find(|&t| quiet(t));
 
     // Deploys, in time order per service so versions follow each other.
     let mut deploys: Vec<(i64, usize, Deploy)> = Vec::new();
     if !apps.is_empty() {
         for _ in 0..p.rng.poisson(hours * apps.len() as f64 / 10.0) {
             let svc = apps[p.rng.index(apps.len())];
-            let mut draw =
-                || start + 5 * MIN + (p.rng.unit() * (end - start - 10 * MIN) as f64) as i64;
-            if let Some(t) = free_time(&mut draw) {
+            if let Some(t) = quiet_time(p.rng, faults, svc, start + 5 * MIN, end - 5 * MIN) {
                 deploys.push((t, svc, Deploy::Routine));
             }
         }
@@ -271,11 +279,12 @@ pub(crate) fn plan(
         .rng
         .poisson(hours / 2.0 * (apps.len() as f64 / 10.0).max(0.5))
     {
-        let mut draw = || start + (p.rng.unit() * (end - start) as f64) as i64;
-        let (Some(t), false) = (free_time(&mut draw), apps.is_empty()) else {
+        let Some(&svc) = apps.get(p.rng.index(apps.len())) else {
             continue;
         };
-        let svc = apps[p.rng.index(apps.len())];
+        let Some(t) = quiet_time(p.rng, faults, svc, start, end) else {
+            continue;
+        };
         let (key, old, new) = *p.rng.pick(&CONFIG);
         let name = topo.services[svc].name.clone();
         let attrs = [
@@ -294,11 +303,12 @@ pub(crate) fn plan(
         );
     }
     for _ in 0..p.rng.poisson(hours / 4.0) {
-        let mut draw = || start + (p.rng.unit() * (end - start) as f64) as i64;
-        let (Some(t), false) = (free_time(&mut draw), apps.is_empty()) else {
+        let Some(&svc) = apps.get(p.rng.index(apps.len())) else {
             continue;
         };
-        let svc = apps[p.rng.index(apps.len())];
+        let Some(t) = quiet_time(p.rng, faults, svc, start, end) else {
+            continue;
+        };
         let pods = &topo.services[svc].pods;
         let pod = pods[p.rng.index(pods.len())];
         let pod_name = topo.pods[pod].name.clone();
@@ -322,11 +332,12 @@ pub(crate) fn plan(
         );
     }
     for _ in 0..p.rng.poisson(hours / 3.0) {
-        let mut draw = || start + (p.rng.unit() * (end - start) as f64) as i64;
-        let (Some(t), false) = (free_time(&mut draw), apps.is_empty()) else {
+        let Some(&svc) = apps.get(p.rng.index(apps.len())) else {
             continue;
         };
-        let svc = apps[p.rng.index(apps.len())];
+        let Some(t) = quiet_time(p.rng, faults, svc, start, end) else {
+            continue;
+        };
         let n = topo.services[svc].pods.len();
         let up = load(t) > 0.6;
         let (to, why) = if up {

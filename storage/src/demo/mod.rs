@@ -3,14 +3,14 @@
 //!
 //! | module | what it does |
 //! |---|---|
-//! | [`catalog`] | the services known by name: routes, dependencies, frontend pages |
-//! | [`topology`] | services, operations, the call graph (a DAG), pods and nodes |
-//! | [`incidents`] | fault planning, what a fault does at a time, incident labels |
-//! | [`traffic`] | traces through the call graph, the logs written while serving them, request stats |
-//! | [`events`] | the event timeline: deploys, config changes, k8s, autoscaling, alerts |
-//! | [`telemetry`] | pod and node metrics every 10 s, background pod logs |
-//! | [`templates`] | the log template table (public ground truth for log parsing) |
-//! | [`random`] | seeded streams and the distributions used |
+//! | `catalog` | the services known by name: routes, dependencies, frontend pages |
+//! | `topology` | services, operations, the call graph (a DAG), pods and nodes |
+//! | `incidents` | fault planning, what a fault does at a time, incident labels |
+//! | `traffic` | traces through the call graph, the logs written while serving them, request stats |
+//! | `events` | the event timeline: deploys, config changes, k8s, autoscaling, alerts |
+//! | `telemetry` | pod and node metrics every 10 s, background pod logs |
+//! | `templates` | the log template table (public ground truth for log parsing) |
+//! | `random` | seeded streams and the distributions used |
 //!
 //! The same [`DemoOptions`] always give the same files, byte for byte: every chunk (a quarter
 //! hour) and purpose has its own random stream, and the start time is fixed. Generation and
@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 pub use templates::{LogTemplate, log_templates};
 
 use crate::lake::Lake;
-use crate::layout::{LABELS_DIR, NANOS_PER_HOUR};
+use crate::layout::NANOS_PER_HOUR;
 use crate::rows::{BatchBuilder, Cell, Row};
 use crate::schema::SignalKind;
 use crate::writer::{SignalWriter, WriterOptions};
@@ -97,7 +97,7 @@ pub struct Incident {
 /// hour folder gets one file per chunk and table.
 pub(crate) const CHUNK_NS: i64 = NANOS_PER_HOUR / 4;
 
-/// The path of the labels file, relative to the lake root.
+/// The path of the labels file, relative to the lake root (under `layout::LABELS_DIR`).
 pub const LABELS_FILE: &str = "_labels/demo.json";
 
 /// Rows of one table on their way to its writer. Rows are committed during a chunk; rows that
@@ -328,7 +328,6 @@ async fn write_labels(
     });
     let bytes = serde_json::to_vec_pretty(&labels)
         .map_err(|e| internal_datafusion_err!("demo: labels do not serialise: {e}"))?;
-    debug_assert!(LABELS_FILE.starts_with(LABELS_DIR));
     lake.store()
         .put(&lake.path(LABELS_FILE), PutPayload::from(bytes))
         .await?;
@@ -616,6 +615,7 @@ mod tests {
         }
 
         // The labels file holds the incidents; no label text is in any table.
+        assert!(LABELS_FILE.starts_with(crate::layout::LABELS_DIR));
         let bytes = lake
             .store()
             .get(&lake.path(LABELS_FILE))
@@ -660,6 +660,40 @@ mod tests {
             }
         }
         assert_eq!(checked.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn tiny_systems_and_unaligned_starts_work() {
+        for (services, offset) in [(1, 0), (2, 7 * 60 * 1_000_000_000 + 123)] {
+            let lake = Lake::open("memory://t").unwrap();
+            let opts = DemoOptions {
+                hours: 1,
+                services,
+                start_ns: DEFAULT_START_NS + offset,
+                ..DemoOptions::default()
+            };
+            let report = generate(&lake, &opts, &|_| {}).await.unwrap();
+            assert!(
+                report.rows["spans"] > 0 && report.rows["metrics"] > 0,
+                "{services}"
+            );
+            assert!(report.incidents.len() >= 2);
+            for table in ["spans", "logs", "metrics", "events"] {
+                let ts = ts_of(&read(&lake, table).await);
+                let end = opts.start_ns + NANOS_PER_HOUR;
+                assert!(ts.iter().all(|&t| t >= opts.start_ns && t < end), "{table}");
+            }
+        }
+        let lake = Lake::open("memory://t").unwrap();
+        let bad = DemoOptions {
+            services: 0,
+            ..DemoOptions::default()
+        };
+        let err = generate(&lake, &bad, &|_| {})
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("services"), "{err}");
     }
 
     /// `cargo test --workspace demo_default_run -- --ignored --nocapture` prints the size and
