@@ -34,6 +34,9 @@ struct Cli {
     /// Lake root: a folder, or a file://, s3://, gs://, az:// or memory:// URL.
     #[arg(long, global = true, env = "SIGFUSE_LAKE")]
     lake: Option<String>,
+    /// Configuration file (lake, memory limit, object-store settings); see docs/storage.md.
+    #[arg(long, global = true, env = "SIGFUSE_CONFIG")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,14 +54,23 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (lake, is_default) = match cli.lake {
-        Some(l) => (l, false),
-        None => (DEFAULT_LAKE.to_string(), true),
+    let mut config = match &cli.config {
+        Some(path) => match EngineConfig::from_file(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => EngineConfig::default(),
     };
-    let config = EngineConfig {
-        lake,
-        ..Default::default()
-    };
+    // The command line wins over the file; the embedded default lake comes last.
+    let is_default = cli.lake.is_none() && config.lake.is_empty();
+    if let Some(l) = cli.lake {
+        config.lake = l;
+    } else if is_default {
+        config.lake = DEFAULT_LAKE.to_string();
+    }
     let result = match cli.command {
         Command::Query(args) => query::run(&config, is_default, args).await,
         Command::Ingest(args) => ingest::run(&config, args).await,

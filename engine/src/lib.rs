@@ -9,11 +9,14 @@
 //! | item | what it does |
 //! |---|---|
 //! | [`EngineConfig`] | the settings a session is built from (lake location, storage options, memory) |
+//! | [`config`] | reading those settings from `sigfuse.toml` |
 //! | [`Engine`] | an opened lake plus the session built over it |
 //! | [`split_statements`] | splits a script into statements for one-by-one execution |
 //!
 //! It does not speak a wire protocol (that is `sigfuse-sql`) and does not parse sources (that is
 //! `sigfuse-storage`).
+
+pub mod config;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -66,13 +69,13 @@ impl Engine {
         if let Some(limit) = config.memory_limit {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }
-        let ctx = SessionContext::new_with_config_rt(session_config, runtime.build_arc()?);
+        let mut ctx = SessionContext::new_with_config_rt(session_config, runtime.build_arc()?);
         let store_url = lake.object_store_url();
         ctx.register_object_store(store_url.as_ref(), Arc::clone(lake.store()));
         for kind in SignalKind::ALL {
             ctx.register_table(kind.table_name(), Arc::new(SignalTable::new(&lake, kind)))?;
         }
-        sigfuse_udfs::register_all(&ctx)?;
+        sigfuse_udfs::register_all(&mut ctx)?;
         Ok(Self { lake, ctx })
     }
 

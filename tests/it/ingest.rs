@@ -106,6 +106,13 @@ async fn jsonl_accepts_every_timestamp_form_and_rejects_bad_rows_with_reasons() 
         text.contains(r#"{"user":"u1"}"#),
         "unmapped fields are kept as attributes: {text}"
     );
+    // Attributes are queryable with the JSON functions DESIGN.md names.
+    let users = scalar_i64(
+        &engine,
+        "SELECT count(*) FROM logs WHERE json_get_str(attributes, 'user') = 'u1'",
+    )
+    .await;
+    assert_eq!(users, 1);
     // A nested object given for a text column is kept as its JSON text.
     let text = query_text(
         &engine,

@@ -102,3 +102,79 @@ async fn wrong_credentials_fail_with_a_clear_error() {
         "{e}"
     );
 }
+
+#[test]
+fn a_config_file_alone_carries_the_s3_settings() {
+    let Some(bucket) = bucket() else { return };
+    let var = |k: &str| std::env::var(k).unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sigfuse.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "lake = \"s3://{bucket}/cfg-{nanos}\"\n[storage]\naws_endpoint = \"{}\"\naws_region = \"{}\"\n\
+             aws_access_key_id = \"{}\"\naws_secret_access_key = \"{}\"\naws_allow_http = true\n",
+            var("AWS_ENDPOINT"),
+            var("AWS_REGION"),
+            var("AWS_ACCESS_KEY_ID"),
+            var("AWS_SECRET_ACCESS_KEY")
+        ),
+    )
+    .unwrap();
+    let src = dir.path().join("events.jsonl");
+    std::fs::write(
+        &src,
+        "{\"ts\":\"2024-06-03T10:00:00Z\",\"type\":\"deploy\",\"service\":\"cart\",\"message\":\"v2\"}\n\
+         {\"ts\":\"2024-06-03T11:00:00Z\",\"type\":\"config_change\",\"service\":\"cart\"}\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sigfuse"));
+        c.arg("--config").arg(&config).args(args);
+        for k in [
+            "AWS_ENDPOINT",
+            "AWS_REGION",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_ALLOW_HTTP",
+            "SIGFUSE_LAKE",
+        ] {
+            c.env_remove(k);
+        }
+        c.output().unwrap()
+    };
+    let out = run(&[
+        "ingest",
+        "--table",
+        "events",
+        "--format",
+        "jsonl",
+        src.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "query",
+        "--format",
+        "csv",
+        "SELECT kind, message FROM events ORDER BY ts",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "kind,message\ndeploy,v2\nconfig_change,\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A misspelt key is an error that names it, not a silent default.
+    std::fs::write(&config, "lake = \"memory://x\"\nstorge = 1\n").unwrap();
+    let out = run(&["query", "SELECT 1"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("storge"));
+}

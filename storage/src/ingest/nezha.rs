@@ -497,8 +497,17 @@ fn duplicates(
         let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();
         for i in group {
             let mut h = Sha256::new();
-            std::io::copy(&mut files[i].reader(rt)?, &mut h)
-                .map_err(|e| file_error(&files[i], e))?;
+            let mut reader = files[i].reader(rt)?;
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = reader
+                    .read(&mut buf)
+                    .map_err(|e| file_error(&files[i], e))?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
             let digest = h.finalize().to_vec();
             match seen.get(&digest) {
                 Some(&first) => dup.insert(i, first),
