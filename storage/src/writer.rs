@@ -21,6 +21,7 @@ use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::metadata::SortingColumn;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::schema::types::ColumnPath;
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
@@ -148,8 +149,17 @@ impl SignalWriter {
         for (hour, batches) in pending {
             let batch = concat_batches(&self.kind.schema(), &batches)?;
             drop(batches);
-            let sorted = take_record_batch(&batch, &sort_to_indices(batch.column(0), None, None)?)?;
-            drop(batch);
+            // Sources are usually in time order already: then the copy a sort needs is skipped.
+            let ts = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<TimestampNanosecondArray>()
+                .ok_or_else(|| DataFusionError::Internal("ts is a nanosecond timestamp".into()))?;
+            let sorted = if ts.values().windows(2).all(|w| w[0] <= w[1]) {
+                batch
+            } else {
+                take_record_batch(&batch, &sort_to_indices(batch.column(0), None, None)?)?
+            };
             let seq = self.next_seq.entry(hour).or_insert(0);
             let rel = format!(
                 "{}{}-{:04}.parquet",
@@ -166,7 +176,21 @@ impl SignalWriter {
     }
 
     async fn write_file(&self, rel: &str, batch: &RecordBatch) -> Result<()> {
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder();
+        // Near-unique text gains nothing from a dictionary, and trying one costs encoding time.
+        for column in [
+            "body",
+            "message",
+            "trace_id",
+            "span_id",
+            "parent_span_id",
+            "attributes",
+        ] {
+            if batch.schema().index_of(column).is_ok() {
+                props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
+            }
+        }
+        let props = props
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(
                 self.options.zstd_level,
             )?))

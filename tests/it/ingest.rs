@@ -358,3 +358,44 @@ async fn parallel_parsing_keeps_line_numbers_and_lines_longer_than_a_chunk() {
     let text = query_text(&engine, "SELECT body FROM logs ORDER BY ts LIMIT 1").await;
     assert!(text.contains("line 1 "), "{text}");
 }
+
+#[tokio::test]
+async fn files_are_sorted_by_ts_whatever_the_source_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..2000)
+        .rev()
+        .map(|i| format!(r#"{{"ts": {}, "body": "b{i}"}}"#, 1_717_372_800 + i))
+        .collect();
+    let src = write(dir.path(), "reversed.jsonl", &lines.join("\n"));
+    let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
+    let report = ingest(
+        &lake,
+        &IngestOptions::new(Format::Jsonl, Some(SignalKind::Logs)),
+        &src,
+        no_progress(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.files.len(), 1);
+    let file = std::fs::File::open(dir.path().join("lake").join(&report.files[0])).unwrap();
+    let reader =
+        datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+    let mut ts = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let col = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::TimestampNanosecondArray>()
+            .unwrap();
+        ts.extend(col.values().iter().copied());
+    }
+    assert_eq!(ts.len(), 2000);
+    assert!(
+        ts.windows(2).all(|w| w[0] <= w[1]),
+        "the file is sorted by ts"
+    );
+}
