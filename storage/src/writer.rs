@@ -30,6 +30,15 @@ use crate::lake::Lake;
 use crate::layout::{NANOS_PER_HOUR, hour_of, hour_prefix};
 use crate::schema::SignalKind;
 
+/// The `ts` column of a batch of a canonical schema (checked against it by `write`).
+fn ts_column(batch: &RecordBatch) -> Result<&TimestampNanosecondArray> {
+    batch
+        .column(0)
+        .as_any()
+        .downcast_ref::<TimestampNanosecondArray>()
+        .ok_or_else(|| DataFusionError::Internal("ts is a nanosecond timestamp".into()))
+}
+
 /// Knobs of the writer; the defaults suit ingest.
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
@@ -106,11 +115,7 @@ impl SignalWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let ts = batch
-            .column(0)
-            .as_any()
-            .downcast_ref::<TimestampNanosecondArray>()
-            .ok_or_else(|| DataFusionError::Internal("ts is a nanosecond timestamp".into()))?;
+        let ts = ts_column(&batch)?;
         if ts.null_count() > 0 {
             return exec_err!("{} writer: ts must not be NULL", self.kind);
         }
@@ -150,12 +155,8 @@ impl SignalWriter {
             let batch = concat_batches(&self.kind.schema(), &batches)?;
             drop(batches);
             // Sources are usually in time order already: then the copy a sort needs is skipped.
-            let ts = batch
-                .column(0)
-                .as_any()
-                .downcast_ref::<TimestampNanosecondArray>()
-                .ok_or_else(|| DataFusionError::Internal("ts is a nanosecond timestamp".into()))?;
-            let sorted = if ts.values().windows(2).all(|w| w[0] <= w[1]) {
+            let in_order = ts_column(&batch)?.values().windows(2).all(|w| w[0] <= w[1]);
+            let sorted = if in_order {
                 batch
             } else {
                 take_record_batch(&batch, &sort_to_indices(batch.column(0), None, None)?)?
