@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use datafusion::arrow::array::UInt64Array;
 use datafusion::arrow::csv::Writer as CsvWriter;
 use datafusion::arrow::json::LineDelimitedWriter;
 use datafusion::arrow::util::pretty::pretty_format_batches;
@@ -138,7 +139,12 @@ async fn write_to(engine: &Engine, df: DataFrame, format: OutFormat, out: &str) 
         OutFormat::Table => bail!("--out needs --format csv, json or parquet"),
     };
     pb.finish_and_clear();
-    let rows: usize = written.iter().map(|b| b.num_rows()).sum();
-    eprintln!("wrote {out} ({} batches)", rows);
+    // DataFusion answers a write with one row holding the number of rows written.
+    let rows: u64 = written
+        .iter()
+        .filter_map(|b| b.column(0).as_any().downcast_ref::<UInt64Array>())
+        .flat_map(|c| c.values().iter().copied())
+        .sum();
+    eprintln!("wrote {rows} rows to {out}");
     Ok(())
 }

@@ -101,6 +101,11 @@ fn ingest_then_query_as_table_csv_json_and_parquet_file() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("wrote 1 rows to"),
+        "{}",
+        text(&out.stderr)
+    );
     let file = std::fs::File::open(&target).unwrap();
     let reader =
         datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)

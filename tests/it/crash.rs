@@ -78,7 +78,6 @@ fn an_ingest_killed_mid_write_leaves_only_readable_files() {
         let lake = Lake::open(lake_dir.to_str().unwrap()).unwrap();
         let n =
             rt.block_on(async { scalar_i64(&engine(&lake), "SELECT count(*) FROM logs").await });
-        assert!(n >= 0);
         eprintln!("killed after {delay_ms} ms: {files} whole files, {n} rows readable");
     }
     // A complete run afterwards replaces whatever the killed runs left, without duplicates.

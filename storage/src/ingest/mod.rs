@@ -150,6 +150,14 @@ fn validate(options: &IngestOptions) -> Result<()> {
             )
         }
         (Format::Nezha, Some(t)) => plan_err!("--format nezha fills every table; drop --table {t}"),
+        (Format::OtlpJson | Format::Nezha, _) if !options.map.is_empty() => {
+            plan_err!(
+                "--map applies to jsonl, csv and parquet; {:?} has a fixed mapping",
+                options.format
+            )
+        }
+        // Unknown canonical columns in --map fail here, before any source is read.
+        (_, Some(t)) => FieldMap::new(t, &options.map).map(|_| ()),
         _ => Ok(()),
     }
 }
@@ -182,11 +190,6 @@ pub async fn ingest(
     progress: Progress,
 ) -> Result<SourceReport> {
     validate(options)?;
-    for (c, _) in &options.map {
-        if let Some(t) = options.table {
-            FieldMap::new(t, &[(c.clone(), String::new())])?;
-        }
-    }
     let files = resolve(options.format, location).await?;
     let stem = fingerprint(options, &files).await?;
     let log_path = lake.path(&format!("{INGEST_LOG_DIR}/{stem}.json"));
