@@ -7,6 +7,9 @@
 //! | [`query`] | `sigfuse query "SQL"` / `-f job.sql`: tables on a terminal, csv/json/parquet for jobs |
 //! | [`ingest`] | `sigfuse ingest`: sources → the lake, with a summary of rows and rejects |
 //! | [`demo`] | `sigfuse demo`: a generated microservice system with labelled incidents |
+//! | [`serve`] | `sigfuse serve`: the lake over the Postgres wire protocol (`sigfuse-sql`) |
+//! | [`user`] | `sigfuse user add|remove|list`: the users file of `serve` |
+//! | [`logging`] | server log lines on stderr, level from `SIGFUSE_LOG` |
 //! | [`progress`] | progress bars on stderr, quiet when stderr is not a terminal |
 //!
 //! The lake defaults to `$SIGFUSE_LAKE`, else `./.sigfuse/lake`; the default lake is filled with
@@ -14,8 +17,11 @@
 
 mod demo;
 mod ingest;
+mod logging;
 mod progress;
 mod query;
+mod serve;
+mod user;
 
 use std::process::ExitCode;
 
@@ -49,11 +55,16 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Generate a demo microservice system with labelled incidents.
     Demo(demo::DemoArgs),
+    /// Serve the lake over the Postgres wire protocol (psql, drivers, BI tools).
+    Serve(serve::ServeArgs),
+    /// Manage the users of `sigfuse serve`.
+    User(user::UserArgs),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging::init();
     let mut config = match &cli.config {
         Some(path) => match EngineConfig::from_file(path) {
             Ok(c) => c,
@@ -75,6 +86,8 @@ async fn main() -> ExitCode {
         Command::Query(args) => query::run(&config, is_default, args).await,
         Command::Ingest(args) => ingest::run(&config, args).await,
         Command::Demo(args) => demo::run(&config, args).await,
+        Command::Serve(args) => serve::run(&config, is_default, args).await,
+        Command::User(args) => user::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,12 +1,31 @@
 //! # sigfuse-sql
 //!
 //! The Postgres endpoint (`sigfuse serve`): pgwire through datafusion-postgres, authentication,
-//! TLS, roles and the one SQLSTATE mapping. It plans nothing itself; sessions come from
-//! `sigfuse-engine`.
+//! TLS, roles and the one SQLSTATE mapping. It plans nothing itself; the shared context comes
+//! from `sigfuse-engine`, and datafusion-postgres plans, runs and encodes each statement.
 //!
 //! # Layout
 //!
-//! Empty until the Postgres-endpoint issue; the crate exists now so the workspace's dependency
-//! set (datafusion-postgres 0.19, pgwire 0.41) is fixed from the start.
+//! | module | what it does |
+//! |---|---|
+//! | [`server`] | [`Server`]: listener, TLS, connection limit, handlers per connection, cancel requests |
+//! | [`session`] | one connection's query handlers: `statement_timeout`, cancel, model statements |
+//! | [`auth`] | the users file (salted SCRAM secrets only), SCRAM-SHA-256 or loopback trust, TLS-only |
+//! | [`roles`] | `analyst` / `admin` and per-user schemas, checked on every statement (`42501`) |
+//! | [`catalog`] | `pg_catalog`, `version()`, `server_version`, per-connection `pg_backend_pid()` |
+//! | [`sqlstate`] | the one error → SQLSTATE mapping, applied to everything sent to a client |
+//!
+//! Each connection gets its own `SessionContext` cloned from the shared one: tables, functions,
+//! caches and the memory pool are shared, settings are not.
 
+pub mod auth;
+pub mod catalog;
+pub mod roles;
+pub mod server;
+pub mod session;
+pub mod sqlstate;
+
+pub use auth::Users;
+pub use roles::Role;
+pub use server::{ServeOptions, Server};
 pub use sigfuse_engine as engine;

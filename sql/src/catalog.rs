@@ -1,0 +1,168 @@
+//! What a Postgres client expects to find besides our tables: `pg_catalog` (from
+//! datafusion-pg-catalog), `version()` in the form drivers parse, and a per-connection
+//! `pg_backend_pid()` that matches the key the client was given.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray};
+use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::common::{DataFusionError, Result, ScalarValue};
+use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+use datafusion::prelude::SessionContext;
+use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
+use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
+
+/// The PostgreSQL version sigfuse speaks as: clients pick features by it.
+pub const PG_VERSION: &str = "16.6";
+
+/// `server_version` as sent at start-up: `16.6 (sigfuse 0.1.0)`, the form Debian's builds use.
+pub fn server_version() -> String {
+    format!("{PG_VERSION} (sigfuse {})", env!("CARGO_PKG_VERSION"))
+}
+
+/// `version()`'s text, shaped like PostgreSQL's.
+pub fn version_text() -> String {
+    format!(
+        "PostgreSQL {} on {}-{}, compiled by rustc, 64-bit",
+        server_version(),
+        std::env::consts::ARCH,
+        std::env::consts::OS
+    )
+}
+
+/// Adds `pg_catalog` and the Postgres functions to the shared base context.
+pub fn install(ctx: &SessionContext) -> Result<()> {
+    let catalog = ctx
+        .state()
+        .config()
+        .options()
+        .catalog
+        .default_catalog
+        .clone();
+    setup_pg_catalog(ctx, &catalog, EmptyContextProvider).map_err(|e| *e)?;
+    let text = version_text();
+    ctx.register_udf(create_udf(
+        "version",
+        vec![],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(move |_: &[ColumnarValue]| {
+            Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(text.clone()))))
+        }),
+    ));
+    for udf in psql_functions() {
+        ctx.register_udf(udf);
+    }
+    Ok(())
+}
+
+/// Functions psql's `\d+` and `\df` call that datafusion-pg-catalog does not provide.
+fn psql_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
+    let oid_to = |name: &str, out: DataType, f: fn(&ArrayRef) -> ArrayRef| {
+        create_udf(
+            name,
+            vec![DataType::Int64],
+            out,
+            Volatility::Stable,
+            Arc::new(move |args: &[ColumnarValue]| {
+                let arrays = ColumnarValue::values_to_arrays(args)?;
+                Ok(ColumnarValue::Array(f(&arrays[0])))
+            }),
+        )
+    };
+    // Object comments: sigfuse keeps none.
+    let no_comment = |name: &str, second: DataType| {
+        create_udf(
+            name,
+            vec![DataType::Int64, second],
+            DataType::Utf8,
+            Volatility::Stable,
+            Arc::new(|args: &[ColumnarValue]| {
+                let arrays = ColumnarValue::values_to_arrays(args)?;
+                Ok(ColumnarValue::Array(Arc::new(StringArray::from(
+                    vec![None::<&str>; arrays[0].len()],
+                ))))
+            }),
+        )
+    };
+    vec![
+        no_comment("obj_description", DataType::Utf8),
+        no_comment("col_description", DataType::Int64),
+        oid_to("pg_size_pretty", DataType::Utf8, |a| {
+            let sizes = a.as_primitive::<Int64Type>();
+            Arc::new(
+                sizes
+                    .iter()
+                    .map(|v| v.map(size_pretty))
+                    .collect::<StringArray>(),
+            )
+        }),
+        // Every function sigfuse has is on the search path.
+        oid_to("pg_function_is_visible", DataType::Boolean, |a| {
+            Arc::new(BooleanArray::from(vec![true; a.len()]))
+        }),
+        // Lake tables have no fixed size; psql prints an empty cell.
+        oid_to("pg_table_size", DataType::Int64, |a| {
+            Arc::new(datafusion::arrow::array::Int64Array::from(vec![
+                None;
+                a.len()
+            ]))
+        }),
+        oid_to("pg_get_function_result", DataType::Utf8, |a| {
+            Arc::new(StringArray::from(vec![None::<&str>; a.len()]))
+        }),
+        oid_to("pg_get_function_arguments", DataType::Utf8, |a| {
+            Arc::new(StringArray::from(vec![Some(""); a.len()]))
+        }),
+    ]
+}
+
+/// PostgreSQL's `pg_size_pretty`: bytes, then kB, MB, GB, TB, rounding half up, switching unit
+/// at 10240 of the smaller one.
+fn size_pretty(bytes: i64) -> String {
+    let mut size = bytes;
+    for unit in ["bytes", "kB", "MB", "GB", "TB"] {
+        if size.abs() < 10 * 1024 || unit == "TB" {
+            return format!("{size} {unit}");
+        }
+        size = (size + size.signum() * 512) / 1024;
+    }
+    format!("{size} PB")
+}
+
+/// A connection's own context: shares tables, functions, caches and the memory pool with the
+/// base, but has its own settings, so one client's `SET` never reaches another.
+pub fn for_connection(base: &SessionContext, pid: i32) -> Result<SessionContext, DataFusionError> {
+    let ctx = SessionContext::new_with_state(base.state());
+    ctx.register_udf(create_udf(
+        "pg_backend_pid",
+        vec![],
+        DataType::Int32,
+        Volatility::Stable,
+        Arc::new(move |_: &[ColumnarValue]| {
+            Ok(ColumnarValue::Scalar(ScalarValue::Int32(Some(pid))))
+        }),
+    ));
+    Ok(ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_print_like_postgres() {
+        assert_eq!(size_pretty(0), "0 bytes");
+        assert_eq!(size_pretty(10239), "10239 bytes");
+        assert_eq!(size_pretty(10240), "10 kB");
+        assert_eq!(size_pretty(1_500_000), "1465 kB");
+        assert_eq!(size_pretty(20_000_000), "19 MB");
+    }
+
+    #[test]
+    fn version_is_shaped_like_postgres() {
+        let v = version_text();
+        assert!(v.starts_with("PostgreSQL 16."), "{v}");
+        assert!(v.contains("sigfuse"), "{v}");
+    }
+}

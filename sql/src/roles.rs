@@ -1,0 +1,379 @@
+//! Roles and least privilege: which statements a session may run.
+//!
+//! `analyst` reads (`SELECT`, `SHOW`, `EXPLAIN`, cursors, session `SET`s); `admin` may also
+//! write (`INSERT`, `CREATE`, `COPY … TO`, …) and manage models. A user may further be limited
+//! to a list of schemas; `pg_catalog` and `information_schema` stay readable so clients can
+//! browse. A refusal is SQLSTATE `42501` naming the user and what was refused.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::common::ParamValues;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast::{Set, Statement};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+use datafusion_postgres::QueryHook;
+use datafusion_postgres::hooks::HookClient;
+use datafusion_postgres::pgwire::api::ClientInfo;
+use datafusion_postgres::pgwire::api::results::Response;
+use datafusion_postgres::pgwire::error::{PgWireError, PgWireResult};
+use serde::{Deserialize, Serialize};
+
+use crate::sqlstate::{code, user_error};
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads only.
+    Analyst,
+    /// Reads, writes and manages models.
+    Admin,
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "analyst" => Ok(Role::Analyst),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!("unknown role '{other}': expected analyst or admin")),
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Analyst => "analyst",
+            Role::Admin => "admin",
+        })
+    }
+}
+
+/// A session's rights: its role and, when limited, the schemas it may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub role: Role,
+    /// Empty: every schema.
+    pub schemas: Vec<String>,
+}
+
+/// The rights of every known user, looked up by the name the client logged in with.
+#[derive(Debug, Clone)]
+pub struct Grants {
+    users: HashMap<String, Grant>,
+    /// Rights of any user when the server runs without authentication.
+    trusted: Option<Grant>,
+}
+
+impl Grants {
+    pub fn new(users: HashMap<String, Grant>, trusted: Option<Grant>) -> Self {
+        Self { users, trusted }
+    }
+
+    fn of(&self, user: &str) -> Option<&Grant> {
+        self.trusted.as_ref().or_else(|| self.users.get(user))
+    }
+}
+
+/// What a statement needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    Read,
+    Write,
+}
+
+/// Statements about models (`CREATE|DROP|ALTER MODEL`) are not SQL the parser knows; they are
+/// recognised by their first two words so that rights are checked before anything else.
+pub fn is_model_statement(sql: &str) -> bool {
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else {
+        return false;
+    };
+    let mut words = tokens.iter().filter_map(|t| match t {
+        Token::Word(w) => Some(w),
+        Token::Whitespace(_) => None,
+        _ => Some(&EMPTY_WORD),
+    });
+    let first = words.next().map(|w| w.keyword);
+    let second = words.next().map(|w| w.value.to_ascii_lowercase());
+    matches!(
+        first,
+        Some(Keyword::CREATE | Keyword::DROP | Keyword::ALTER)
+    ) && second.as_deref() == Some("model")
+}
+
+static EMPTY_WORD: datafusion::sql::sqlparser::tokenizer::Word =
+    datafusion::sql::sqlparser::tokenizer::Word {
+        value: String::new(),
+        quote_style: None,
+        keyword: Keyword::NoKeyword,
+    };
+
+fn need(statement: &Statement) -> Need {
+    match statement {
+        Statement::Query(_)
+        | Statement::ExplainTable { .. }
+        | Statement::ShowFunctions { .. }
+        | Statement::ShowVariable { .. }
+        | Statement::ShowStatus { .. }
+        | Statement::ShowVariables { .. }
+        | Statement::ShowCreate { .. }
+        | Statement::ShowColumns { .. }
+        | Statement::ShowCatalogs { .. }
+        | Statement::ShowDatabases { .. }
+        | Statement::ShowSchemas { .. }
+        | Statement::ShowTables { .. }
+        | Statement::ShowViews { .. }
+        | Statement::StartTransaction { .. }
+        | Statement::Commit { .. }
+        | Statement::Rollback { .. }
+        | Statement::Declare { .. }
+        | Statement::Fetch { .. }
+        | Statement::Close { .. }
+        | Statement::Discard { .. }
+        | Statement::Deallocate { .. }
+        | Statement::Execute { .. }
+        | Statement::Reset(_) => Need::Read,
+        Statement::Explain { statement, .. } | Statement::Prepare { statement, .. } => {
+            need(statement)
+        }
+        // Session settings are per connection, but the runtime (memory pool, spill space) is
+        // shared by every session, so only admins may change it.
+        Statement::Set(set) => match set {
+            Set::SingleAssignment { variable, .. }
+                if variable
+                    .to_string()
+                    .to_ascii_lowercase()
+                    .starts_with("datafusion.runtime") =>
+            {
+                Need::Write
+            }
+            _ => Need::Read,
+        },
+        _ => Need::Write,
+    }
+}
+
+fn denied(user: &str, what: &str) -> PgWireError {
+    user_error(
+        code::INSUFFICIENT_PRIVILEGE,
+        format!("permission denied for user \"{user}\": {what}"),
+    )
+}
+
+/// Checks one statement against a user's rights.
+pub fn check(
+    grants: &Grants,
+    user: &str,
+    statement: &Statement,
+    ctx: &SessionContext,
+) -> PgWireResult<()> {
+    let Some(grant) = grants.of(user) else {
+        return Err(denied(user, "the user has no role"));
+    };
+    if need(statement) == Need::Write && grant.role != Role::Admin {
+        let verb = statement.to_string();
+        let verb: String = verb
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Err(denied(
+            user,
+            &format!("role {} may only read, and {verb} … writes", grant.role),
+        ));
+    }
+    if grant.schemas.is_empty() {
+        return Ok(());
+    }
+    let state = ctx.state();
+    let references = state
+        .resolve_table_references(&DFStatement::Statement(Box::new(statement.clone())))
+        .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+    let default_schema = state.config().options().catalog.default_schema.clone();
+    for reference in references {
+        let schema = reference.schema().unwrap_or(&default_schema);
+        if schema == "pg_catalog" || schema == "information_schema" {
+            continue;
+        }
+        if !grant.schemas.iter().any(|s| s == schema) {
+            return Err(denied(
+                user,
+                &format!("schema \"{schema}\" is not among the user's schemas"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks model statements, which the SQL parser does not know, before parsing.
+pub fn check_model_statement(grants: &Grants, user: &str) -> PgWireResult<()> {
+    match grants.of(user) {
+        Some(g) if g.role == Role::Admin => Ok(()),
+        Some(g) => Err(denied(
+            user,
+            &format!("role {} may not manage models", g.role),
+        )),
+        None => Err(denied(user, "the user has no role")),
+    }
+}
+
+fn user_of(client: &(impl ClientInfo + ?Sized)) -> String {
+    client.metadata().get("user").cloned().unwrap_or_default()
+}
+
+/// The query hook that enforces [`check`] on every statement, simple or extended.
+#[derive(Debug)]
+pub struct PermissionHook {
+    grants: Arc<Grants>,
+}
+
+impl PermissionHook {
+    pub fn new(grants: Arc<Grants>) -> Self {
+        Self { grants }
+    }
+}
+
+#[async_trait]
+impl QueryHook for PermissionHook {
+    async fn handle_simple_query(
+        &self,
+        statement: &Statement,
+        ctx: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        check(&self.grants, &user_of(client), statement, ctx)
+            .err()
+            .map(Err)
+    }
+
+    async fn handle_extended_parse_query(
+        &self,
+        statement: &Statement,
+        ctx: &SessionContext,
+        client: &(dyn ClientInfo + Send + Sync),
+    ) -> Option<PgWireResult<LogicalPlan>> {
+        check(&self.grants, &user_of(client), statement, ctx)
+            .err()
+            .map(Err)
+    }
+
+    async fn handle_extended_query(
+        &self,
+        statement: &Statement,
+        _plan: &LogicalPlan,
+        _params: &ParamValues,
+        ctx: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        check(&self.grants, &user_of(client), statement, ctx)
+            .err()
+            .map(Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::sql::sqlparser::parser::Parser;
+
+    fn parse(sql: &str) -> Statement {
+        Parser::parse_sql(&PostgreSqlDialect {}, sql)
+            .unwrap()
+            .remove(0)
+    }
+
+    fn grants() -> Grants {
+        let mut users = HashMap::new();
+        users.insert(
+            "ana".to_string(),
+            Grant {
+                role: Role::Analyst,
+                schemas: vec![],
+            },
+        );
+        users.insert(
+            "root".to_string(),
+            Grant {
+                role: Role::Admin,
+                schemas: vec![],
+            },
+        );
+        users.insert(
+            "narrow".to_string(),
+            Grant {
+                role: Role::Analyst,
+                schemas: vec!["public".into()],
+            },
+        );
+        Grants::new(users, None)
+    }
+
+    #[test]
+    fn analysts_read_and_admins_write() {
+        let ctx = SessionContext::new();
+        let g = grants();
+        for sql in [
+            "SELECT 1",
+            "EXPLAIN SELECT 1",
+            "SHOW TIME ZONE",
+            "SET statement_timeout = 1000",
+            "BEGIN",
+            "COMMIT",
+            "DECLARE c CURSOR FOR SELECT 1",
+        ] {
+            check(&g, "ana", &parse(sql), &ctx).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        for sql in [
+            "INSERT INTO t VALUES (1)",
+            "CREATE TABLE t (a INT)",
+            "COPY (SELECT 1) TO '/tmp/x.csv'",
+            "DROP TABLE t",
+            "EXPLAIN ANALYZE INSERT INTO t VALUES (1)",
+            "SET datafusion.runtime.memory_limit = '100G'",
+        ] {
+            let e = check(&g, "ana", &parse(sql), &ctx).expect_err(sql);
+            let info = datafusion_postgres::pgwire::error::ErrorInfo::from(e);
+            assert_eq!(info.code, "42501", "{sql}");
+            assert!(info.message.contains("ana"), "{}", info.message);
+            check(&g, "root", &parse(sql), &ctx).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        assert!(check(&g, "stranger", &parse("SELECT 1"), &ctx).is_err());
+    }
+
+    #[test]
+    fn schema_limits_apply_to_every_reference() {
+        let ctx = SessionContext::new();
+        let g = grants();
+        check(&g, "narrow", &parse("SELECT * FROM logs"), &ctx).unwrap();
+        check(
+            &g,
+            "narrow",
+            &parse("SELECT * FROM pg_catalog.pg_class"),
+            &ctx,
+        )
+        .unwrap();
+        let sql = "SELECT * FROM logs JOIN secret.keys k ON true";
+        assert!(check(&g, "narrow", &parse(sql), &ctx).is_err());
+    }
+
+    #[test]
+    fn model_statements_are_recognised_before_parsing() {
+        assert!(is_model_statement(
+            "CREATE MODEL m KIND baseline AS SELECT 1"
+        ));
+        assert!(is_model_statement("  drop model m"));
+        assert!(is_model_statement("ALTER MODEL m SET VERSION 2"));
+        assert!(!is_model_statement("CREATE TABLE model (a INT)"));
+        assert!(!is_model_statement("SELECT 'CREATE MODEL'"));
+        let g = grants();
+        assert!(check_model_statement(&g, "ana").is_err());
+        assert!(check_model_statement(&g, "root").is_ok());
+    }
+}

@@ -1,0 +1,288 @@
+//! One client's session: the query handlers (simple and extended protocol) over that
+//! connection's own `SessionContext`, with rights checked, `statement_timeout` and cancel
+//! requests enforced while a result streams, and model statements recognised.
+//!
+//! The planning, execution and result encoding are datafusion-postgres's `DfSessionService`;
+//! this wraps it rather than re-implementing it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::sql::sqlparser::ast::Statement;
+use datafusion_postgres::pgwire::api::portal::{Format, Portal};
+use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use datafusion_postgres::pgwire::api::results::{FieldInfo, Response, SendableRowStream};
+use datafusion_postgres::pgwire::api::stmt::QueryParser;
+use datafusion_postgres::pgwire::api::store::PortalStore;
+use datafusion_postgres::pgwire::api::{ClientInfo, ClientPortalStore, Type};
+use datafusion_postgres::pgwire::error::{PgWireError, PgWireResult};
+use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
+use datafusion_postgres::pgwire::messages::data::DataRow;
+use datafusion_postgres::{DfSessionService, Parser};
+use futures::{Sink, Stream, StreamExt};
+use tokio_util::sync::CancellationToken;
+
+use crate::roles::{Grants, check_model_statement, is_model_statement};
+use crate::sqlstate::{code, user_error};
+
+/// The statement type datafusion-postgres keeps for prepared statements.
+pub type DfStatement = (String, Option<(Statement, LogicalPlan)>);
+
+/// Where datafusion-postgres's `SET statement_timeout` keeps the session's value.
+const STATEMENT_TIMEOUT_KEY: &str = "statement_timeout_ms";
+
+/// The running statement of a connection, so a cancel request can stop it.
+#[derive(Debug, Default)]
+pub struct QueryControl {
+    current: Mutex<CancellationToken>,
+}
+
+impl QueryControl {
+    fn start(&self) -> CancellationToken {
+        let token = CancellationToken::new();
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = token.clone();
+        token
+    }
+
+    /// Stops the statement running now, if any.
+    pub fn cancel(&self) {
+        self.current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .cancel();
+    }
+}
+
+/// The query handlers of one connection.
+pub struct Session {
+    inner: DfSessionService,
+    parser: Arc<GuardedParser>,
+    control: Arc<QueryControl>,
+    default_timeout: Option<Duration>,
+}
+
+impl Session {
+    pub fn new(
+        inner: DfSessionService,
+        grants: Arc<Grants>,
+        control: Arc<QueryControl>,
+        default_timeout: Option<Duration>,
+    ) -> Self {
+        let parser = Arc::new(GuardedParser {
+            inner: ExtendedQueryHandler::query_parser(&inner),
+            grants,
+        });
+        Self {
+            inner,
+            parser,
+            control,
+            default_timeout,
+        }
+    }
+
+    /// The limit on the statement about to run: the session's `statement_timeout`, else the
+    /// server's default.
+    fn timeout(&self, client: &impl ClientInfo) -> Option<Duration> {
+        match client.metadata().get(STATEMENT_TIMEOUT_KEY) {
+            Some(ms) => ms.parse().ok().map(Duration::from_millis),
+            None => self.default_timeout,
+        }
+    }
+
+    /// Runs `work` for a statement under cancel and timeout, and guards the rows it streams.
+    async fn run<F>(&self, timeout: Option<Duration>, work: F) -> PgWireResult<Vec<Response>>
+    where
+        F: Future<Output = PgWireResult<Vec<Response>>>,
+    {
+        let token = self.control.start();
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let responses = tokio::select! {
+            r = work => r?,
+            e = stopped(token.clone(), deadline) => return Err(e),
+        };
+        Ok(responses
+            .into_iter()
+            .map(|r| match r {
+                Response::Query(mut q) => {
+                    let rows =
+                        std::mem::replace(&mut q.data_rows, Box::pin(futures::stream::empty()));
+                    q.data_rows = Box::pin(Guarded {
+                        rows,
+                        stop: Box::pin(stopped(token.clone(), deadline)),
+                        since_check: 0,
+                        done: false,
+                    });
+                    Response::Query(q)
+                }
+                other => other,
+            })
+            .collect())
+    }
+}
+
+/// Resolves when the statement must stop, with the error the client gets.
+async fn stopped(token: CancellationToken, deadline: Option<tokio::time::Instant>) -> PgWireError {
+    let timeout = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = token.cancelled() => user_error(code::QUERY_CANCELED, "canceling statement due to user request"),
+        _ = timeout => user_error(code::QUERY_CANCELED, "canceling statement due to statement timeout"),
+    }
+}
+
+/// A result stream that ends with `57014` when its statement is cancelled or times out; dropping
+/// the inner stream stops DataFusion's work.
+struct Guarded {
+    rows: SendableRowStream,
+    stop: Pin<Box<dyn Future<Output = PgWireError> + Send>>,
+    since_check: u32,
+    done: bool,
+}
+
+/// Rows between checks of the stop signal while rows are ready (a check costs a lock).
+const CHECK_EVERY: u32 = 256;
+
+impl Stream for Guarded {
+    type Item = PgWireResult<DataRow>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        self.since_check += 1;
+        if self.since_check >= CHECK_EVERY {
+            self.since_check = 0;
+            if let Poll::Ready(e) = self.stop.as_mut().poll(cx) {
+                self.done = true;
+                return Poll::Ready(Some(Err(e)));
+            }
+        }
+        match self.rows.poll_next_unpin(cx) {
+            Poll::Ready(None) => {
+                self.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(row)) => Poll::Ready(Some(row)),
+            Poll::Pending => {
+                // Waiting on the engine: make sure a cancel or the deadline wakes us.
+                self.since_check = 0;
+                match self.stop.as_mut().poll(cx) {
+                    Poll::Ready(e) => {
+                        self.done = true;
+                        Poll::Ready(Some(Err(e)))
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+}
+
+/// Refuses model statements a user may not run, and says plainly that the rest are not here yet.
+fn model_statement(grants: &Grants, client: &impl ClientInfo, sql: &str) -> PgWireResult<()> {
+    if !is_model_statement(sql) {
+        return Ok(());
+    }
+    let user = client.metadata().get("user").cloned().unwrap_or_default();
+    check_model_statement(grants, &user)?;
+    Err(user_error(
+        code::FEATURE_NOT_SUPPORTED,
+        "model statements (CREATE/DROP/ALTER MODEL) are not available in this version of sigfuse",
+    ))
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Session {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: std::fmt::Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        model_statement(&self.parser.grants, client, query)?;
+        let timeout = self.timeout(client);
+        self.run(
+            timeout,
+            SimpleQueryHandler::do_query(&self.inner, client, query),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Session {
+    type Statement = DfStatement;
+    type QueryParser = GuardedParser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        Arc::clone(&self.parser)
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Self::Statement>,
+        max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: std::fmt::Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let timeout = self.timeout(client);
+        let work = async {
+            ExtendedQueryHandler::do_query(&self.inner, client, portal, max_rows)
+                .await
+                .map(|r| vec![r])
+        };
+        let mut responses = self.run(timeout, work).await?;
+        Ok(responses.pop().unwrap_or(Response::EmptyQuery))
+    }
+}
+
+/// datafusion-postgres's parser with the model-statement check in front.
+pub struct GuardedParser {
+    inner: Arc<Parser>,
+    grants: Arc<Grants>,
+}
+
+#[async_trait]
+impl QueryParser for GuardedParser {
+    type Statement = DfStatement;
+
+    async fn parse_sql<C>(
+        &self,
+        client: &C,
+        sql: &str,
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Self::Statement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        model_statement(&self.grants, client, sql)?;
+        self.inner.parse_sql(client, sql, types).await
+    }
+
+    fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
+        self.inner.get_parameter_types(stmt)
+    }
+
+    fn get_result_schema(
+        &self,
+        stmt: &Self::Statement,
+        column_format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        self.inner.get_result_schema(stmt, column_format)
+    }
+}
