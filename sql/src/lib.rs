@@ -12,6 +12,7 @@
 //! | [`session`] | one connection's query handlers: `statement_timeout`, cancel, model statements |
 //! | [`auth`] | the users file (salted SCRAM secrets only), SCRAM-SHA-256 or loopback trust, TLS-only |
 //! | [`roles`] | `analyst` / `admin` and per-user schemas, checked on every statement (`42501`) |
+//! | [`show`] | `SHOW datafusion.…` / `SHOW ALL` from the session's own settings |
 //! | [`catalog`] | `pg_catalog`, `version()`, `server_version`, per-connection `pg_backend_pid()` |
 //! | [`sqlstate`] | the one error → SQLSTATE mapping, applied to everything sent to a client |
 //!
@@ -23,6 +24,7 @@ pub mod catalog;
 pub mod roles;
 pub mod server;
 pub mod session;
+pub mod show;
 pub mod sqlstate;
 
 pub use auth::Users;

@@ -28,6 +28,7 @@ use crate::auth::{BackendKey, Startup, Users};
 use crate::catalog;
 use crate::roles::{Grant, Grants, PermissionHook, Role};
 use crate::session::{QueryControl, Session};
+use crate::show::ShowSettingsHook;
 use crate::sqlstate::{SqlStateErrors, code};
 
 /// How `sigfuse serve` runs.
@@ -77,7 +78,9 @@ impl CancelHandler for Running {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&request.pid)
-            .filter(|(secret, _)| request.secret_key == SecretKey::I32(*secret))
+            .filter(|(secret, _)| {
+                request.secret_key.to_bytes() == SecretKey::I32(*secret).to_bytes()
+            })
             .map(|(_, control)| Arc::clone(control));
         match found {
             Some(control) => {
@@ -277,6 +280,7 @@ fn connection(shared: &Shared, key: BackendKey, over_limit: bool) -> Result<Conn
     let hooks: Vec<Arc<dyn QueryHook>> = vec![
         Arc::new(PermissionHook::new(Arc::clone(&shared.grants))),
         Arc::new(CursorStatementHook),
+        Arc::new(ShowSettingsHook),
         Arc::new(SetShowHook),
         Arc::new(TransactionStatementHook),
     ];

@@ -14,15 +14,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::sqlparser::ast::Statement;
-use datafusion_postgres::pgwire::api::portal::{Format, Portal};
+use datafusion_postgres::pgwire::api::portal::{Format, Portal, PortalExecutionState};
 use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use datafusion_postgres::pgwire::api::query::{send_execution_response, send_query_response};
 use datafusion_postgres::pgwire::api::results::{FieldInfo, Response, SendableRowStream};
 use datafusion_postgres::pgwire::api::stmt::QueryParser;
+use datafusion_postgres::pgwire::api::store::Entry;
 use datafusion_postgres::pgwire::api::store::PortalStore;
 use datafusion_postgres::pgwire::api::{ClientInfo, ClientPortalStore, Type};
+use datafusion_postgres::pgwire::api::{DEFAULT_NAME, PgWireConnectionState};
 use datafusion_postgres::pgwire::error::{PgWireError, PgWireResult};
 use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
 use datafusion_postgres::pgwire::messages::data::DataRow;
+use datafusion_postgres::pgwire::messages::extendedquery::Execute;
 use datafusion_postgres::{DfSessionService, Parser};
 use futures::{Sink, Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
@@ -99,11 +103,16 @@ impl Session {
     where
         F: Future<Output = PgWireResult<Vec<Response>>>,
     {
-        let token = self.control.start();
-        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let stop = Stop {
+            token: self.control.start(),
+            deadline: timeout.map(|t| tokio::time::Instant::now() + t),
+        };
+        // `biased`: the stop check comes first, so work that uses up tokio's cooperative budget
+        // on every poll cannot starve it.
         let responses = tokio::select! {
+            biased;
+            () = stop.signal() => return Err(stop.check().unwrap_or_else(Stop::canceled)),
             r = work => r?,
-            e = stopped(token.clone(), deadline) => return Err(e),
         };
         Ok(responses
             .into_iter()
@@ -113,7 +122,8 @@ impl Session {
                         std::mem::replace(&mut q.data_rows, Box::pin(futures::stream::empty()));
                     q.data_rows = Box::pin(Guarded {
                         rows,
-                        stop: Box::pin(stopped(token.clone(), deadline)),
+                        signal: Box::pin(stop.clone().signal_owned()),
+                        stop: stop.clone(),
                         since_check: 0,
                         done: false,
                     });
@@ -125,17 +135,54 @@ impl Session {
     }
 }
 
-/// Resolves when the statement must stop, with the error the client gets.
-async fn stopped(token: CancellationToken, deadline: Option<tokio::time::Instant>) -> PgWireError {
-    let timeout = async {
-        match deadline {
-            Some(d) => tokio::time::sleep_until(d).await,
-            None => std::future::pending().await,
+/// When a statement must stop: a cancel request or its deadline.
+#[derive(Clone)]
+struct Stop {
+    token: CancellationToken,
+    deadline: Option<tokio::time::Instant>,
+}
+
+impl Stop {
+    fn canceled() -> PgWireError {
+        user_error(
+            code::QUERY_CANCELED,
+            "canceling statement due to user request",
+        )
+    }
+
+    /// The error to end with, if the statement must stop now (an atomic load and a clock read).
+    fn check(&self) -> Option<PgWireError> {
+        if self.token.is_cancelled() {
+            Some(Self::canceled())
+        } else if self
+            .deadline
+            .is_some_and(|d| tokio::time::Instant::now() >= d)
+        {
+            Some(user_error(
+                code::QUERY_CANCELED,
+                "canceling statement due to statement timeout",
+            ))
+        } else {
+            None
         }
-    };
-    tokio::select! {
-        _ = token.cancelled() => user_error(code::QUERY_CANCELED, "canceling statement due to user request"),
-        _ = timeout => user_error(code::QUERY_CANCELED, "canceling statement due to statement timeout"),
+    }
+
+    /// Completes when the statement must stop; used only to be woken.
+    async fn signal(&self) {
+        let timeout = async {
+            match self.deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = self.token.cancelled() => {}
+            () = timeout => {}
+        }
+    }
+
+    async fn signal_owned(self) {
+        self.signal().await
     }
 }
 
@@ -143,13 +190,22 @@ async fn stopped(token: CancellationToken, deadline: Option<tokio::time::Instant
 /// the inner stream stops DataFusion's work.
 struct Guarded {
     rows: SendableRowStream,
-    stop: Pin<Box<dyn Future<Output = PgWireError> + Send>>,
+    stop: Stop,
+    /// Registers the task's waker with the cancel token and the deadline timer.
+    signal: Pin<Box<dyn Future<Output = ()> + Send>>,
     since_check: u32,
     done: bool,
 }
 
-/// Rows between checks of the stop signal while rows are ready (a check costs a lock).
+/// Rows between checks of the stop condition while rows are ready.
 const CHECK_EVERY: u32 = 256;
+
+impl Guarded {
+    fn end(&mut self, e: PgWireError) -> Poll<Option<PgWireResult<DataRow>>> {
+        self.done = true;
+        Poll::Ready(Some(Err(e)))
+    }
+}
 
 impl Stream for Guarded {
     type Item = PgWireResult<DataRow>;
@@ -161,9 +217,8 @@ impl Stream for Guarded {
         self.since_check += 1;
         if self.since_check >= CHECK_EVERY {
             self.since_check = 0;
-            if let Poll::Ready(e) = self.stop.as_mut().poll(cx) {
-                self.done = true;
-                return Poll::Ready(Some(Err(e)));
+            if let Some(e) = self.stop.check() {
+                return self.end(e);
             }
         }
         match self.rows.poll_next_unpin(cx) {
@@ -173,15 +228,14 @@ impl Stream for Guarded {
             }
             Poll::Ready(Some(row)) => Poll::Ready(Some(row)),
             Poll::Pending => {
-                // Waiting on the engine: make sure a cancel or the deadline wakes us.
+                // The engine is busy or waiting: decide by the flags (tokio's budget may be
+                // spent, so the signal future is polled only to be woken later).
                 self.since_check = 0;
-                match self.stop.as_mut().poll(cx) {
-                    Poll::Ready(e) => {
-                        self.done = true;
-                        Poll::Ready(Some(Err(e)))
-                    }
-                    Poll::Pending => Poll::Pending,
+                if let Some(e) = self.stop.check() {
+                    return self.end(e);
                 }
+                let _ = self.signal.as_mut().poll(cx);
+                Poll::Pending
             }
         }
     }
@@ -226,6 +280,49 @@ impl ExtendedQueryHandler for Session {
 
     fn query_parser(&self) -> Arc<Self::QueryParser> {
         Arc::clone(&self.parser)
+    }
+
+    /// pgwire 0.41 gathers an extended-protocol result into memory before sending it; a query
+    /// executed without a row limit is streamed to the client here instead. Row-limited
+    /// executes (`setFetchSize`, cursors) and other statements take pgwire's path, which holds
+    /// at most one batch of `max_rows` rows.
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: std::fmt::Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        let portal = match client.portal_store().get_portal(name) {
+            Some(Entry::Value(portal)) => portal,
+            _ => return self._on_execute(client, message).await,
+        };
+        let is_query = matches!(
+            &portal.statement.statement.1,
+            Some((Statement::Query(_), _))
+        );
+        let fresh = matches!(*portal.state.lock().await, PortalExecutionState::Initial);
+        if message.max_rows != 0
+            || !is_query
+            || !fresh
+            || !matches!(client.state(), PgWireConnectionState::ReadyForQuery)
+        {
+            return self._on_execute(client, message).await;
+        }
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let result = match ExtendedQueryHandler::do_query(self, client, portal.as_ref(), 0).await {
+            Ok(Response::Query(rows)) => send_query_response(client, rows, false).await,
+            Ok(Response::Execution(tag)) => send_execution_response(client, tag).await,
+            Ok(_) => Err(user_error(
+                code::INTERNAL_ERROR,
+                "a query returned neither rows nor a command tag",
+            )),
+            Err(e) => Err(e),
+        };
+        *portal.state.lock().await = PortalExecutionState::Finished;
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        result
     }
 
     async fn do_query<C>(

@@ -6,3 +6,4 @@ mod crash;
 mod ingest;
 mod pruning;
 mod s3;
+mod serve;

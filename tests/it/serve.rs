@@ -1,0 +1,600 @@
+//! `sigfuse serve` for real: the server on 127.0.0.1:0 driven by tokio-postgres and by `psql`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use sigfuse_engine::{Engine, EngineConfig};
+use sigfuse_sql::{Role, ServeOptions, Server, Users};
+use sigfuse_storage::{Lake, WriterOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+use crate::common::write_logs;
+
+struct TestServer {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+    _lake_dir: tempfile::TempDir,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A server over a lake of two hours of logs (7,200 rows).
+async fn start(options: ServeOptions, memory_limit: Option<usize>) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    write_logs(&lake, 2, 1, WriterOptions::default()).await;
+    let config = EngineConfig {
+        memory_limit,
+        ..Default::default()
+    };
+    let engine = Engine::over(lake, &config).unwrap();
+    let server = Server::bind(
+        engine.ctx().clone(),
+        ServeOptions {
+            listen: "127.0.0.1:0".into(),
+            ..options
+        },
+    )
+    .await
+    .unwrap();
+    let addr = server.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = server.run().await;
+    });
+    TestServer {
+        addr,
+        task,
+        _lake_dir: dir,
+    }
+}
+
+async fn connect_as(
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::Config::new()
+        .host(addr.ip().to_string())
+        .port(addr.port())
+        .user(user)
+        .password(password)
+        .dbname("sigfuse")
+        .connect(NoTls)
+        .await?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+async fn connect(addr: SocketAddr) -> Client {
+    connect_as(addr, "sigfuse", "").await.unwrap()
+}
+
+fn code_of(e: &tokio_postgres::Error) -> String {
+    e.as_db_error()
+        .map(|d| d.code().code().to_string())
+        .unwrap_or_else(|| format!("not a server error: {e}"))
+}
+
+fn message_of(e: &tokio_postgres::Error) -> String {
+    e.as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_default()
+}
+
+/// Runs psql with the given commands; returns (success, stdout, stderr).
+async fn psql(
+    addr: SocketAddr,
+    extra_env: &[(&str, &str)],
+    args: &[&str],
+) -> (bool, String, String) {
+    let mut cmd = std::process::Command::new("psql");
+    cmd.args([
+        "-X",
+        "-h",
+        &addr.ip().to_string(),
+        "-p",
+        &addr.port().to_string(),
+    ])
+    .args([
+        "-U",
+        "sigfuse",
+        "-d",
+        "sigfuse",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-v",
+        "VERBOSITY=verbose",
+    ])
+    .args(args)
+    .env("PGCONNECT_TIMEOUT", "10");
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .expect("psql runs (it is installed by .ci/run)");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_lists_and_describes_the_signal_tables() {
+    let server = start(ServeOptions::default(), None).await;
+    let (ok, out, err) = psql(server.addr, &[], &["-c", r"\dt"]).await;
+    assert!(ok, "{err}");
+    for table in ["logs", "spans", "metrics", "events"] {
+        assert!(out.contains(table), "\\dt lacks {table}: {out}");
+    }
+    let (ok, out, err) = psql(server.addr, &[], &["-c", r"\d logs"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("timestamp with time zone") && out.contains("body"),
+        "{out}"
+    );
+    for command in [r"\d+", r"\dn", r"\df", r"\l"] {
+        let (ok, out, err) = psql(server.addr, &[], &["-c", command]).await;
+        assert!(ok, "{command}: {err}");
+        assert!(!out.is_empty(), "{command} printed nothing");
+    }
+    let (ok, out, err) = psql(
+        server.addr,
+        &[],
+        &[
+            "-At",
+            "-c",
+            "SELECT count(*) FROM logs WHERE service = 'cart'",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "3600");
+    // An error names its SQLSTATE and leaves psql's session (and the server) usable.
+    let (ok, _, err) = psql(server.addr, &[], &["-c", "SELECT * FROM nope"]).await;
+    assert!(!ok && err.contains("42P01"), "{err}");
+    let (ok, out, _) = psql(server.addr, &[], &["-At", "-c", "SELECT 41 + 1"]).await;
+    assert!(ok && out.trim() == "42");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokio_postgres_types_parameters_and_errors() {
+    let server = start(ServeOptions::default(), None).await;
+    let client = connect(server.addr).await;
+
+    // Server identity as drivers read it.
+    let row = client.query_one("SELECT version()", &[]).await.unwrap();
+    let version: String = row.get(0);
+    assert!(version.starts_with("PostgreSQL 16."), "{version}");
+    let row = client
+        .query_one(
+            "SELECT current_database(), current_schema(), pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(1), "public");
+    assert!(row.get::<_, i32>(2) > 0);
+
+    // Extended protocol with typed and untyped parameters, binary results.
+    let row = client
+        .query_one("SELECT $1::BIGINT + 1, $2::TEXT || '!'", &[&41i64, &"hi"])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 42);
+    assert_eq!(row.get::<_, String>(1), "hi!");
+    let statement = client
+        .prepare("SELECT count(*) FROM logs WHERE service = $1")
+        .await
+        .unwrap();
+    assert_eq!(statement.params().len(), 1);
+    let n: i64 = client
+        .query_one(&statement, &[&"checkout"])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 3600);
+
+    let row = client
+        .query_one(
+            "SELECT CAST(1 AS SMALLINT), CAST(2 AS INT), CAST(3 AS BIGINT), CAST(1.5 AS REAL), \
+             CAST(2.5 AS DOUBLE PRECISION), true, 'text', \
+             CAST('2024-06-03T01:02:03' AS TIMESTAMP), CAST('2024-06-03' AS DATE), \
+             make_array(CAST(1.0 AS REAL), CAST(2.0 AS REAL))",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i16>(0), 1);
+    assert_eq!(row.get::<_, i32>(1), 2);
+    assert_eq!(row.get::<_, i64>(2), 3);
+    assert_eq!(row.get::<_, f32>(3), 1.5);
+    assert_eq!(row.get::<_, f64>(4), 2.5);
+    assert!(row.get::<_, bool>(5));
+    assert_eq!(row.get::<_, String>(6), "text");
+    assert_eq!(
+        row.get::<_, chrono::NaiveDateTime>(7).to_string(),
+        "2024-06-03 01:02:03"
+    );
+    assert_eq!(row.get::<_, chrono::NaiveDate>(8).to_string(), "2024-06-03");
+    assert_eq!(row.get::<_, Vec<f32>>(9), vec![1.0, 2.0]);
+    let ts: chrono::DateTime<chrono::Utc> = client
+        .query_one("SELECT min(ts) FROM logs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(ts.to_rfc3339(), "2024-06-03T00:00:00+00:00");
+
+    // Errors carry their SQLSTATE and the connection goes on.
+    for (sql, code) in [
+        ("SELEC 1", "42601"),
+        ("SELECT * FROM nope", "42P01"),
+        ("SELECT nope FROM logs", "42703"),
+        ("SELECT no_such_function(1)", "42883"),
+        ("SELECT 1 / 0", "22012"),
+        ("INSERT INTO logs SELECT * FROM logs", "42501"),
+    ] {
+        let e = client.simple_query(sql).await.expect_err(sql);
+        assert_eq!(code_of(&e), code, "{sql}: {e}");
+        let e = client.query(sql, &[]).await.expect_err(sql);
+        assert_eq!(code_of(&e), code, "{sql} (extended): {e}");
+        let n: i64 = client
+            .query_one("SELECT count(*) FROM logs", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 7200);
+    }
+
+    // Empty and comment-only queries, multi-statement simple queries, transactions.
+    client.simple_query("").await.unwrap();
+    client.simple_query("-- nothing here").await.unwrap();
+    let messages = client.simple_query("SELECT 1; SELECT 2, 3").await.unwrap();
+    let rows = messages
+        .iter()
+        .filter(|m| matches!(m, SimpleQueryMessage::Row(_)))
+        .count();
+    assert_eq!(rows, 2);
+    client
+        .batch_execute("BEGIN; SELECT 1; COMMIT")
+        .await
+        .unwrap();
+    client.batch_execute("BEGIN; ROLLBACK").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_clients_set_never_reaches_another() {
+    let server = start(ServeOptions::default(), None).await;
+    let a = connect(server.addr).await;
+    let b = connect(server.addr).await;
+    a.batch_execute("SET TIME ZONE 'Europe/Paris'")
+        .await
+        .unwrap();
+    a.batch_execute("SET datafusion.execution.batch_size = 1234")
+        .await
+        .unwrap();
+    let tz_a = first_value(&a.simple_query("SHOW TIME ZONE").await.unwrap());
+    let tz_b = first_value(&b.simple_query("SHOW TIME ZONE").await.unwrap());
+    assert_eq!(tz_a, "Europe/Paris");
+    assert_ne!(tz_b, "Europe/Paris");
+    let bs_a = first_value(
+        &a.simple_query("SHOW datafusion.execution.batch_size")
+            .await
+            .unwrap(),
+    );
+    let bs_b = first_value(
+        &b.simple_query("SHOW datafusion.execution.batch_size")
+            .await
+            .unwrap(),
+    );
+    assert!(bs_a.contains("1234"), "{bs_a}");
+    assert!(!bs_b.contains("1234"), "{bs_b}");
+}
+
+fn first_value(messages: &[SimpleQueryMessage]) -> String {
+    messages
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .filter_map(|i| r.get(i))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            _ => None,
+        })
+        .expect("a row")
+}
+
+fn users_file(dir: &Path) -> Users {
+    let mut users = Users::default();
+    users.set("ana", "ana-secret", Role::Analyst, vec![]);
+    users.set("root", "root-secret", Role::Admin, vec![]);
+    users.save(&dir.join("users.toml")).unwrap();
+    Users::load(&dir.join("users.toml")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_roles_and_least_privilege() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(
+        ServeOptions {
+            users: Some(users_file(dir.path())),
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
+    for (user, password) in [("ana", "wrong"), ("nobody", "ana-secret"), ("root", "")] {
+        let e = connect_as(server.addr, user, password)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{user} logged in with a bad password"));
+        assert_eq!(code_of(&e), "28P01", "{user}: {e}");
+    }
+    let ana = connect_as(server.addr, "ana", "ana-secret").await.unwrap();
+    let n: i64 = ana
+        .query_one("SELECT count(*) FROM logs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 7200);
+    ana.batch_execute("SET statement_timeout = 60000")
+        .await
+        .unwrap();
+    for sql in [
+        "INSERT INTO logs SELECT * FROM logs",
+        "CREATE TABLE mine AS SELECT 1",
+        "CREATE MODEL m KIND baseline AS SELECT * FROM logs",
+        "COPY (SELECT 1) TO '/tmp/sigfuse-should-not-exist.csv'",
+        "DROP TABLE logs",
+    ] {
+        let e = ana.simple_query(sql).await.expect_err(sql);
+        assert_eq!(code_of(&e), "42501", "{sql}: {e}");
+        let e = ana.query(sql, &[]).await.expect_err(sql);
+        assert_eq!(code_of(&e), "42501", "{sql} (extended): {e}");
+    }
+    assert!(!Path::new("/tmp/sigfuse-should-not-exist.csv").exists());
+    let root = connect_as(server.addr, "root", "root-secret")
+        .await
+        .unwrap();
+    root.batch_execute("CREATE TABLE scratch AS SELECT 1 AS a")
+        .await
+        .unwrap();
+    let e = root
+        .simple_query("CREATE MODEL m KIND baseline AS SELECT * FROM logs")
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "0A000", "{e}");
+    // psql logs in with SCRAM too.
+    let (ok, out, err) = psql(
+        server.addr,
+        &[("PGPASSWORD", "ana-secret")],
+        &["-U", "ana", "-At", "-c", "SELECT count(*) FROM logs"],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "7200");
+}
+
+#[tokio::test]
+async fn no_authentication_beyond_loopback() {
+    let lake = Lake::open("memory://serve-bind").unwrap();
+    let engine = Engine::over(lake, &EngineConfig::default()).unwrap();
+    let e = Server::bind(
+        engine.ctx().clone(),
+        ServeOptions {
+            listen: "0.0.0.0:0".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .err()
+    .expect("must refuse");
+    assert!(
+        e.contains("without authentication") && e.contains("sigfuse user add"),
+        "{e}"
+    );
+}
+
+fn self_signed(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let cert = dir.join("server.crt");
+    let key = dir.join("server.key");
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(status.success());
+    (cert, key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_only_refuses_plain_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(
+        ServeOptions {
+            users: Some(users_file(dir.path())),
+            tls: Some(self_signed(dir.path())),
+            tls_only: true,
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
+    let env = [("PGPASSWORD", "ana-secret"), ("PGSSLMODE", "require")];
+    let (ok, out, err) = psql(
+        server.addr,
+        &env,
+        &[
+            "-U",
+            "ana",
+            "-At",
+            "-c",
+            "SELECT ssl FROM (SELECT true AS ssl)",
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "t");
+    let env = [("PGPASSWORD", "ana-secret"), ("PGSSLMODE", "disable")];
+    let (ok, _, err) = psql(server.addr, &env, &["-U", "ana", "-c", "SELECT 1"]).await;
+    assert!(!ok, "a plain connection was served");
+    assert!(err.contains("TLS"), "{err}");
+    let e = connect_as(server.addr, "ana", "ana-secret")
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "28000", "{e}");
+}
+
+/// Counts to a very large number: runs until stopped.
+const ENDLESS: &str = "SELECT count(*) FROM generate_series(1, 100000000000)";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_and_statement_timeout_stop_queries() {
+    let server = start(ServeOptions::default(), None).await;
+    let client = connect(server.addr).await;
+    let cancel = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        cancel.cancel_query(NoTls).await.unwrap();
+    });
+    let e = client.simple_query(ENDLESS).await.unwrap_err();
+    assert_eq!(code_of(&e), "57014", "{e}");
+    assert!(message_of(&e).contains("user request"), "{e}");
+    canceller.await.unwrap();
+    client
+        .batch_execute("SET statement_timeout = 300")
+        .await
+        .unwrap();
+    let e = client.query(ENDLESS, &[]).await.unwrap_err();
+    assert_eq!(code_of(&e), "57014", "{e}");
+    assert!(message_of(&e).contains("statement timeout"), "{e}");
+    client
+        .batch_execute("SET statement_timeout = 0")
+        .await
+        .unwrap();
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM logs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 7200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_leave_the_server_serving_others() {
+    let server = start(ServeOptions::default(), Some(32 << 20)).await;
+    let steady = connect(server.addr).await;
+
+    // A client that goes away in the middle of a large result.
+    {
+        let (client, connection) = tokio_postgres::Config::new()
+            .host("127.0.0.1")
+            .port(server.addr.port())
+            .user("sigfuse")
+            .connect(NoTls)
+            .await
+            .unwrap();
+        let conn = tokio::spawn(connection);
+        let stream = client
+            .query_raw(
+                "SELECT * FROM generate_series(1, 50000000)",
+                Vec::<i64>::new(),
+            )
+            .await
+            .unwrap();
+        futures::pin_mut!(stream);
+        use futures::StreamExt;
+        for _ in 0..10 {
+            stream.next().await.unwrap().unwrap();
+        }
+        conn.abort();
+    }
+
+    // A malformed protocol message: a query message whose length is a lie.
+    {
+        let mut raw = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let mut startup = Vec::new();
+        let body = b"\x00\x03\x00\x00user\x00sigfuse\x00\x00";
+        startup.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+        startup.extend_from_slice(body);
+        raw.write_all(&startup).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let _ = tokio::time::timeout(Duration::from_secs(5), raw.read(&mut buf)).await;
+        raw.write_all(b"Q\xff\xff\xff\xf0garbage").await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_secs(5), raw.read(&mut buf)).await;
+    }
+
+    // A query that needs more memory than the limit, and cannot spill.
+    let e = steady
+        .simple_query("SELECT array_agg(v) FROM generate_series(1, 20000000) AS t(v)")
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "53200", "{e}");
+
+    let n: i64 = steady
+        .query_one("SELECT count(*) FROM logs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 7200);
+    let fresh = connect(server.addr).await;
+    let n: i64 = fresh
+        .query_one("SELECT count(*) FROM logs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 7200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_limit_is_enforced() {
+    let server = start(
+        ServeOptions {
+            max_connections: 2,
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
+    let a = connect(server.addr).await;
+    let _b = connect(server.addr).await;
+    let Err(e) = connect_as(server.addr, "sigfuse", "").await else {
+        panic!("a third connection was accepted");
+    };
+    assert_eq!(code_of(&e), "53300", "{e}");
+    drop(a);
+    // The slot frees when a client leaves.
+    let mut ok = false;
+    for _ in 0..50 {
+        if connect_as(server.addr, "sigfuse", "").await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "a freed slot was not reused");
+}
