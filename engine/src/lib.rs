@@ -11,12 +11,14 @@
 //! | [`EngineConfig`] | the settings a session is built from (lake location, storage options, memory) |
 //! | [`config`] | reading those settings from `sigfuse.toml` |
 //! | [`Engine`] | an opened lake plus the session built over it |
+//! | [`like_escape`] | optimizer rule: `LIKE … ESCAPE 'c'` for any `c`, as SQL tools send it |
 //! | [`split_statements`] | splits a script into statements for one-by-one execution |
 //!
 //! It does not speak a wire protocol (that is `sigfuse-sql`) and does not parse sources (that is
 //! `sigfuse-storage`).
 
 pub mod config;
+pub mod like_escape;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -75,6 +77,7 @@ impl Engine {
         for kind in SignalKind::ALL {
             ctx.register_table(kind.table_name(), Arc::new(SignalTable::new(&lake, kind)))?;
         }
+        ctx.add_optimizer_rule(Arc::new(like_escape::LikeEscapeToBackslash));
         sigfuse_udfs::register_all(&mut ctx)?;
         Ok(Self { lake, ctx })
     }

@@ -50,6 +50,8 @@ pub fn install(ctx: &SessionContext) -> Result<()> {
             Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(text.clone()))))
         }),
     ));
+    ctx.register_udf(current_setting());
+    ctx.register_udf(set_config());
     for udf in psql_functions() {
         ctx.register_udf(udf);
     }
@@ -70,11 +72,11 @@ fn psql_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
             }),
         )
     };
-    // Object comments: sigfuse keeps none.
-    let no_comment = |name: &str, second: DataType| {
+    // Object comments and serial sequences: sigfuse has none.
+    let null_text = |name: &str, first: DataType, second: DataType| {
         create_udf(
             name,
-            vec![DataType::Int64, second],
+            vec![first, second],
             DataType::Utf8,
             Volatility::Stable,
             Arc::new(|args: &[ColumnarValue]| {
@@ -86,8 +88,9 @@ fn psql_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
         )
     };
     vec![
-        no_comment("obj_description", DataType::Utf8),
-        no_comment("col_description", DataType::Int64),
+        null_text("obj_description", DataType::Int64, DataType::Utf8),
+        null_text("col_description", DataType::Int64, DataType::Int64),
+        null_text("pg_get_serial_sequence", DataType::Utf8, DataType::Utf8),
         oid_to("pg_size_pretty", DataType::Utf8, |a| {
             let sizes = a.as_primitive::<Int64Type>();
             Arc::new(
@@ -115,6 +118,83 @@ fn psql_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
             Arc::new(StringArray::from(vec![Some(""); a.len()]))
         }),
     ]
+}
+
+/// Server settings drivers read with `current_setting` (asyncpg, JDBC); the values are those
+/// sent at start-up.
+fn setting(name: &str) -> Option<String> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "server_version" => PG_VERSION.to_string(),
+        "server_version_num" => "160006".to_string(),
+        "jit" => "off".to_string(),
+        "standard_conforming_strings" | "integer_datetimes" => "on".to_string(),
+        "client_encoding" | "server_encoding" => "UTF8".to_string(),
+        "datestyle" => "ISO, MDY".to_string(),
+        "timezone" => "UTC".to_string(),
+        "search_path" => "public".to_string(),
+        "max_identifier_length" => "63".to_string(),
+        "default_transaction_isolation" | "transaction_isolation" => "read committed".to_string(),
+        "default_transaction_read_only" | "transaction_read_only" => "off".to_string(),
+        _ => return None,
+    })
+}
+
+fn text_args(args: &[ColumnarValue]) -> Result<Vec<ArrayRef>> {
+    ColumnarValue::values_to_arrays(args)
+}
+
+/// `current_setting(name)`.
+fn current_setting() -> datafusion::logical_expr::ScalarUDF {
+    create_udf(
+        "current_setting",
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = text_args(args)?;
+            let names = arrays[0].as_string::<i32>();
+            let values = names
+                .iter()
+                .map(|n| match n {
+                    None => Ok(None),
+                    Some(n) => setting(n).map(Some).ok_or_else(|| {
+                        DataFusionError::Configuration(format!(
+                            "unrecognized configuration parameter \"{n}\""
+                        ))
+                    }),
+                })
+                .collect::<Result<StringArray>>()?;
+            Ok(ColumnarValue::Array(Arc::new(values)))
+        }),
+    )
+}
+
+/// `set_config(name, value, is_local)`: only for settings sigfuse does not have (such as `jit`,
+/// which asyncpg switches off); anything else is changed with `SET`.
+fn set_config() -> datafusion::logical_expr::ScalarUDF {
+    create_udf(
+        "set_config",
+        vec![DataType::Utf8, DataType::Utf8, DataType::Boolean],
+        DataType::Utf8,
+        Volatility::Volatile,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = text_args(args)?;
+            let names = arrays[0].as_string::<i32>();
+            let values = arrays[1].as_string::<i32>();
+            let out = names
+                .iter()
+                .zip(values.iter())
+                .map(|(n, v)| match n {
+                    Some(n) if n.eq_ignore_ascii_case("jit") => Ok(v.map(str::to_string)),
+                    Some(n) => Err(DataFusionError::NotImplemented(format!(
+                        "set_config('{n}', …): change settings with SET {n} = …"
+                    ))),
+                    None => Ok(None),
+                })
+                .collect::<Result<StringArray>>()?;
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    )
 }
 
 /// PostgreSQL's `pg_size_pretty`: bytes, then kB, MB, GB, TB, rounding half up, switching unit

@@ -17,7 +17,9 @@ use datafusion::sql::sqlparser::ast::Statement;
 use datafusion_postgres::pgwire::api::portal::{Format, Portal, PortalExecutionState};
 use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use datafusion_postgres::pgwire::api::query::{send_execution_response, send_query_response};
-use datafusion_postgres::pgwire::api::results::{FieldInfo, Response, SendableRowStream};
+use datafusion_postgres::pgwire::api::results::{
+    DescribePortalResponse, FieldInfo, Response, SendableRowStream,
+};
 use datafusion_postgres::pgwire::api::stmt::QueryParser;
 use datafusion_postgres::pgwire::api::store::Entry;
 use datafusion_postgres::pgwire::api::store::PortalStore;
@@ -280,6 +282,33 @@ impl ExtendedQueryHandler for Session {
 
     fn query_parser(&self) -> Arc<Self::QueryParser> {
         Arc::clone(&self.parser)
+    }
+
+    /// A cursor opened by `DECLARE` is a portal without a plan; its columns are those of the
+    /// result it already holds (psycopg describes a named cursor's portal before fetching).
+    async fn do_describe_portal<C>(
+        &self,
+        _client: &mut C,
+        target: &Portal<Self::Statement>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: std::fmt::Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if target.statement.statement.1.is_none()
+            && let PortalExecutionState::Suspended(rows) = &*target.state.lock().await
+        {
+            return Ok(DescribePortalResponse::new(
+                rows.row_schema.as_ref().clone(),
+            ));
+        }
+        let schema = self.parser.get_result_schema(
+            &target.statement.statement,
+            Some(&target.result_column_format),
+        )?;
+        Ok(DescribePortalResponse::new(schema))
     }
 
     /// pgwire 0.41 gathers an extended-protocol result into memory before sending it; a query

@@ -62,7 +62,11 @@ pub fn sqlstate(error: &DataFusionError) -> (&'static str, String) {
             _ => DUPLICATE_COLUMN,
         },
         DataFusionError::Plan(m) => plan_code(m),
-        DataFusionError::Configuration(m) if m.contains("not found") => UNDEFINED_OBJECT,
+        DataFusionError::Configuration(m)
+            if m.contains("not found") || m.contains("unrecognized") =>
+        {
+            UNDEFINED_OBJECT
+        }
         DataFusionError::Configuration(_) => INVALID_PARAMETER_VALUE,
         DataFusionError::NotImplemented(_) => FEATURE_NOT_SUPPORTED,
         DataFusionError::ResourcesExhausted(_) => OUT_OF_MEMORY,
