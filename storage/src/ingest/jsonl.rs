@@ -1,15 +1,16 @@
-//! JSON lines: one JSON object per line, fields mapped by [`FieldMap`].
+//! JSON lines: one JSON object per line, parsed into borrowed fields ([`super::fields`]) and
+//! mapped by [`FieldMap`] straight into the cells of a row.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use datafusion::common::{DataFusionError, Result};
-use serde_json::Value;
 
+use super::fields::{Field, Shape, parse_object};
 use super::mapping::FieldMap;
 use super::out::{Msg, RowOut};
-use crate::rows::Row;
+use crate::rows::CellRef;
 
 /// Bytes per chunk of a parallel parse; lines never straddle chunks.
 const CHUNK: usize = 4 << 20;
@@ -112,18 +113,24 @@ where
                     };
                     let Ok(chunk) = next else { break };
                     let mut local = template.chunk();
-                    let mut parse = || {
-                        let lines = chunk.bytes.split(|b| *b == b'\n');
-                        for (line_no, raw) in (chunk.first_line..).zip(lines) {
-                            let text = String::from_utf8_lossy(raw);
-                            let line = text.trim_end_matches('\r');
-                            if !line.trim().is_empty() {
-                                f(&mut state, &mut local, line_no, line)?;
-                            }
+                    let mut each = |line_no, line: &str| {
+                        let line = line.trim_end_matches('\r');
+                        if line.trim().is_empty() {
+                            return Ok(());
                         }
-                        Ok(())
+                        f(&mut state, &mut local, line_no, line)
                     };
-                    let parsed = parse();
+                    let lines = (chunk.first_line..).zip(chunk.bytes.split(|b| *b == b'\n'));
+                    // Checking the whole chunk at once is much cheaper than line by line; only
+                    // a chunk with invalid UTF-8 somewhere pays for the lossy copy of each line.
+                    let parsed = match std::str::from_utf8(&chunk.bytes) {
+                        Ok(text) => (chunk.first_line..)
+                            .zip(text.split('\n'))
+                            .try_for_each(|(no, line)| each(no, line)),
+                        Err(_) => lines
+                            .into_iter()
+                            .try_for_each(|(no, raw)| each(no, &String::from_utf8_lossy(raw))),
+                    };
                     let result = parsed.and_then(|()| local.into_chunk());
                     if done_tx
                         .send((chunk.seq, chunk.bytes.len() as u64, result))
@@ -162,25 +169,42 @@ where
     })
 }
 
+/// Reuses a vector's allocation for values of another lifetime: collecting an emptied
+/// `IntoIter` into a vector of a type with the same layout keeps the allocation (std's in-place
+/// collect), so per-line scratch space that borrows each line is allocated once per worker, with
+/// no `unsafe`.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
 pub(crate) fn read(reader: impl Read + Send, map: &FieldMap, out: &mut RowOut) -> Result<()> {
-    let new_row = || Row::new(map.kind());
-    par_for_each_line(reader, out, new_row, |row, out, line_no, line| {
-        let obj = match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(obj)) => obj,
-            Ok(other) => {
-                let what = match other {
-                    Value::Array(_) => "an array",
-                    Value::String(_) => "a string",
-                    Value::Number(_) => "a number",
-                    _ => "a scalar",
-                };
-                return out.reject(line_no, format!("expected a JSON object, got {what}"), line);
-            }
-            Err(e) => return out.reject(line_no, format!("invalid JSON: {e}"), line),
-        };
-        match map.fill(&obj, row) {
-            Ok(()) => out.emit(line_no, row, || line.to_string()),
-            Err(reason) => out.reject(line_no, reason, line),
-        }
-    })
+    let kind = map.kind();
+    let columns = kind.schema().fields().len();
+    let scratch = || (Vec::<Field<'static>>::new(), Vec::<CellRef<'static>>::new());
+    par_for_each_line(
+        reader,
+        out,
+        scratch,
+        |(fields_buf, cells_buf), out, line_no, line| {
+            let mut fields: Vec<Field<'_>> = recycle(std::mem::take(fields_buf));
+            let mut cells: Vec<CellRef<'_>> = recycle(std::mem::take(cells_buf));
+            let result = match parse_object(map, line, &mut fields) {
+                Ok(Shape::Object) => {
+                    cells.resize(columns, CellRef::Null);
+                    match map.resolve(&fields, &mut cells) {
+                        Ok(()) => out.emit_cells(line_no, kind, &cells, || line.to_string()),
+                        Err(reason) => out.reject(line_no, reason, line),
+                    }
+                }
+                Ok(Shape::Not(what)) => {
+                    out.reject(line_no, format!("expected a JSON object, got {what}"), line)
+                }
+                Err(e) => out.reject(line_no, format!("invalid JSON: {e}"), line),
+            };
+            *cells_buf = recycle(cells);
+            *fields_buf = recycle(fields);
+            result
+        },
+    )
 }

@@ -22,6 +22,7 @@
 //! forced.
 
 mod csv;
+mod fields;
 mod jsonl;
 mod mapping;
 mod nezha;

@@ -10,7 +10,7 @@ use datafusion::common::{DataFusionError, Result};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::rows::{BatchBuilder, Row};
+use crate::rows::{AsCell, BatchBuilder, Row};
 use crate::schema::SignalKind;
 
 /// Rows per batch sent to the writer.
@@ -138,7 +138,17 @@ impl RowOut {
     /// Appends a valid row, or records why it is not valid. `raw` renders the source record
     /// and is called only for rejects.
     pub fn emit(&mut self, line: u64, row: &Row, raw: impl FnOnce() -> String) -> Result<()> {
-        let kind = row.kind();
+        self.emit_cells(line, row.kind(), row.cells(), raw)
+    }
+
+    /// [`RowOut::emit`] for the cells of one row of `kind` (one per schema column).
+    pub fn emit_cells<C: AsCell>(
+        &mut self,
+        line: u64,
+        kind: SignalKind,
+        cells: &[C],
+        raw: impl FnOnce() -> String,
+    ) -> Result<()> {
         if let Some(allowed) = self.allowed
             && allowed != kind
         {
@@ -152,7 +162,7 @@ impl RowOut {
             .builders
             .entry(kind)
             .or_insert_with(|| BatchBuilder::new(kind));
-        match builder.append(row) {
+        match builder.append_cells(cells) {
             Ok(()) => {
                 self.accepted += 1;
                 if (builder.len() >= BATCH_ROWS || builder.buffered_bytes() >= 16 << 20)

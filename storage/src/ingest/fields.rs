@@ -1,0 +1,348 @@
+//! A source record as its top-level fields, borrowed from the source text where it can be.
+//!
+//! The JSON-lines adapter parses each line straight into [`Field`]s with a serde visitor
+//! ([`parse_object`]): strings without escapes stay slices of the line, numbers stay numbers,
+//! and only nested objects and arrays become `serde_json::Value`s (a dotted `--map` path may
+//! reach into them, and leftovers go to `attributes` as JSON). No tree is built for a flat
+//! record, and nothing is allocated for it once the field list has grown to the record's size.
+//! Field names are resolved to the [`KeyId`]s of a [`FieldMap`] while parsing, so mapping a
+//! record compares small integers instead of strings.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Number, Value};
+
+use super::mapping::{FieldMap, KeyId};
+
+/// A field value; `Json` holds only objects and arrays.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Val<'a> {
+    Null,
+    Bool(bool),
+    Num(Number),
+    Str(Cow<'a, str>),
+    Json(Cow<'a, Value>),
+}
+
+impl<'a> From<&'a Value> for Val<'a> {
+    fn from(v: &'a Value) -> Self {
+        match v {
+            Value::Null => Val::Null,
+            Value::Bool(b) => Val::Bool(*b),
+            Value::Number(n) => Val::Num(n.clone()),
+            Value::String(s) => Val::Str(Cow::Borrowed(s)),
+            Value::Array(_) | Value::Object(_) => Val::Json(Cow::Borrowed(v)),
+        }
+    }
+}
+
+impl Val<'_> {
+    pub(crate) fn to_value(&self) -> Value {
+        match self {
+            Val::Null => Value::Null,
+            Val::Bool(b) => Value::Bool(*b),
+            Val::Num(n) => Value::Number(n.clone()),
+            Val::Str(s) => Value::String(s.to_string()),
+            Val::Json(v) => v.clone().into_owned(),
+        }
+    }
+}
+
+/// A field value as seen by the mapping: a field's own value, or one found inside a nested
+/// object by a dotted path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum ValRef<'a> {
+    Null,
+    Bool(bool),
+    Num(&'a Number),
+    Str(&'a str),
+    /// An object or an array.
+    Json(&'a Value),
+}
+
+impl<'a> From<&'a Val<'_>> for ValRef<'a> {
+    fn from(v: &'a Val<'_>) -> Self {
+        match v {
+            Val::Null => ValRef::Null,
+            Val::Bool(b) => ValRef::Bool(*b),
+            Val::Num(n) => ValRef::Num(n),
+            Val::Str(s) => ValRef::Str(s),
+            Val::Json(v) => ValRef::Json(v),
+        }
+    }
+}
+
+impl<'a> From<&'a Value> for ValRef<'a> {
+    fn from(v: &'a Value) -> Self {
+        match v {
+            Value::Null => ValRef::Null,
+            Value::Bool(b) => ValRef::Bool(*b),
+            Value::Number(n) => ValRef::Num(n),
+            Value::String(s) => ValRef::Str(s),
+            Value::Array(_) | Value::Object(_) => ValRef::Json(v),
+        }
+    }
+}
+
+/// Renders like `serde_json::Value`'s `Display` (compact JSON), so messages and values that
+/// show a source value read the same as when the record was a `Value` tree.
+impl fmt::Display for ValRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValRef::Null => f.write_str("null"),
+            ValRef::Bool(b) => write!(f, "{b}"),
+            ValRef::Num(n) => write!(f, "{n}"),
+            ValRef::Str(s) => write!(f, "{}", Value::String(s.to_string())),
+            ValRef::Json(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+impl fmt::Display for Val<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        ValRef::from(self).fmt(f)
+    }
+}
+
+/// One top-level field of a record.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Field<'a> {
+    /// The name's id in the [`FieldMap`], when the mapping knows the name.
+    pub id: Option<KeyId>,
+    pub key: Cow<'a, str>,
+    pub val: Val<'a>,
+}
+
+/// What a line held at its top level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Object,
+    /// Anything else, named for the reject reason ("an array", "a string", …).
+    Not(&'static str),
+}
+
+/// Parses one JSON text into `fields` (which is cleared first). Syntax errors are
+/// `serde_json`'s own, with the same words a parse into a `Value` gives.
+pub(crate) fn parse_object<'a>(
+    map: &FieldMap,
+    text: &'a str,
+    fields: &mut Vec<Field<'a>>,
+) -> serde_json::Result<Shape> {
+    fields.clear();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let shape = de.deserialize_any(Record { map, fields })?;
+    de.end()?;
+    Ok(shape)
+}
+
+struct Record<'m, 'v, 'a> {
+    map: &'m FieldMap,
+    fields: &'v mut Vec<Field<'a>>,
+}
+
+impl<'de> Visitor<'de> for Record<'_, '_, 'de> {
+    type Value = Shape;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Shape, A::Error> {
+        while let Some(key) = access.next_key_seed(KeySeed)? {
+            let val = access.next_value_seed(ValSeed)?;
+            let id = self.map.key_id(&key);
+            // A repeated name keeps its last value, as a JSON object map does.
+            let same = |f: &&mut Field<'de>| f.id == id && (id.is_some() || f.key == key);
+            match self.fields.iter_mut().find(same) {
+                Some(f) => f.val = val,
+                None => self.fields.push(Field { id, key, val }),
+            }
+        }
+        Ok(Shape::Object)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<Shape, A::Error> {
+        while access.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Shape::Not("an array"))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
+        Ok(Shape::Not("a string"))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
+        Ok(Shape::Not("a number"))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
+        Ok(Shape::Not("a number"))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
+        Ok(Shape::Not("a number"))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
+        Ok(Shape::Not("a scalar"))
+    }
+
+    fn visit_unit<E>(self) -> Result<Shape, E> {
+        Ok(Shape::Not("a scalar"))
+    }
+}
+
+/// A field name, borrowed unless it had escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(StrVisitor)
+    }
+}
+
+struct StrVisitor;
+
+impl<'de> Visitor<'de> for StrVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(s))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s.to_string()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s))
+    }
+}
+
+/// A field value; numbers are kept as `serde_json` would keep them in a `Value`.
+struct ValSeed;
+
+impl<'de> DeserializeSeed<'de> for ValSeed {
+    type Value = Val<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(ValVisitor)
+    }
+}
+
+struct ValVisitor;
+
+impl<'de> Visitor<'de> for ValVisitor {
+    type Value = Val<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+        Ok(Val::Bool(b))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Val::Num(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Val::Num(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Number::from_f64(v).map_or(Val::Null, Val::Num))
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Val::Str(Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Val::Str(Cow::Owned(s.to_string())))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Val::Str(Cow::Owned(s)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Val::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Val::Null)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
+        let v = Value::deserialize(MapAccessDeserializer::new(access))?;
+        Ok(Val::Json(Cow::Owned(v)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
+        let v = Value::deserialize(SeqAccessDeserializer::new(access))?;
+        Ok(Val::Json(Cow::Owned(v)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::SignalKind;
+
+    fn parse(text: &str) -> serde_json::Result<(Shape, Vec<Field<'_>>)> {
+        let map = FieldMap::new(SignalKind::Logs, &[]).unwrap();
+        let mut fields = Vec::new();
+        let shape = parse_object(&map, text, &mut fields)?;
+        Ok((shape, fields))
+    }
+
+    #[test]
+    fn flat_records_borrow_their_text_and_escapes_are_decoded() {
+        let (shape, fields) =
+            parse(r#"{"msg":"a\"b","level":"x","n":-3,"f":1.5,"o":{"k":[1]}}"#).unwrap();
+        assert_eq!(shape, Shape::Object);
+        assert!(matches!(fields[0].val, Val::Str(Cow::Owned(ref s)) if s == "a\"b"));
+        assert!(matches!(fields[1].val, Val::Str(Cow::Borrowed("x"))));
+        assert!(fields[0].id.is_some() && fields[2].id.is_none());
+        assert_eq!(fields[2].val.to_string(), "-3");
+        assert_eq!(fields[3].val.to_string(), "1.5");
+        assert_eq!(fields[4].val.to_string(), r#"{"k":[1]}"#);
+    }
+
+    #[test]
+    fn a_repeated_name_keeps_its_last_value() {
+        let (_, fields) = parse(r#"{"a":1,"msg":"x","a":2,"msg":"y"}"#).unwrap();
+        assert_eq!(fields.len(), 2);
+        assert_eq!(fields[0].val.to_string(), "2");
+        assert_eq!(fields[1].val.to_string(), r#""y""#);
+    }
+
+    #[test]
+    fn other_shapes_and_syntax_errors_read_as_serde_json_says_them() {
+        assert_eq!(parse("[1, {}]").unwrap().0, Shape::Not("an array"));
+        assert_eq!(parse(r#""s""#).unwrap().0, Shape::Not("a string"));
+        assert_eq!(parse("-1.5").unwrap().0, Shape::Not("a number"));
+        assert_eq!(parse("null").unwrap().0, Shape::Not("a scalar"));
+        for bad in [
+            r#"{"a":1"#,
+            r#"{"a":1} x"#,
+            "[1,",
+            r#"{"a":tru}"#,
+            "{\"a\":\"\\u12\"}",
+        ] {
+            let want = serde_json::from_str::<Value>(bad).unwrap_err().to_string();
+            assert_eq!(parse(bad).unwrap_err().to_string(), want, "{bad}");
+        }
+    }
+}
