@@ -133,10 +133,124 @@ pub(crate) fn parse_object<'a>(
     fields: &mut Vec<Field<'a>>,
 ) -> serde_json::Result<Shape> {
     fields.clear();
+    if parse_flat(map, text, fields).is_some() {
+        return Ok(Shape::Object);
+    }
+    fields.clear();
+    parse_serde(map, text, fields)
+}
+
+/// The general parse, through serde.
+fn parse_serde<'a>(
+    map: &FieldMap,
+    text: &'a str,
+    fields: &mut Vec<Field<'a>>,
+) -> serde_json::Result<Shape> {
     let mut de = serde_json::Deserializer::from_str(text);
     let shape = de.deserialize_any(Record { map, fields })?;
     de.end()?;
     Ok(shape)
+}
+
+/// Adds a field; a repeated name keeps its last value, as a JSON object map does.
+fn push<'a>(map: &FieldMap, fields: &mut Vec<Field<'a>>, key: Cow<'a, str>, val: Val<'a>) {
+    let id = map.key_id(&key);
+    match fields
+        .iter_mut()
+        .find(|f| f.id == id && (id.is_some() || f.key == key))
+    {
+        Some(f) => f.val = val,
+        None => fields.push(Field { id, key, val }),
+    }
+}
+
+/// The usual log line without serde's generic machinery: one flat object whose strings have
+/// no escapes and whose values are strings, numbers, booleans or null. `None` at anything
+/// else (nesting, escapes, control characters, a number `serde_json` refuses, any syntax
+/// error), and [`parse_serde`] parses the line again; what this accepts, serde reads the same.
+fn parse_flat<'a>(map: &FieldMap, text: &'a str, fields: &mut Vec<Field<'a>>) -> Option<()> {
+    let b = text.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if *b.get(i)? != b'{' {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    if *b.get(i)? == b'}' {
+        return (skip_ws(b, i + 1) == b.len()).then_some(());
+    }
+    loop {
+        if *b.get(i)? != b'"' {
+            return None;
+        }
+        let end = string_end(b, i + 1)?;
+        let key = &text[i + 1..end];
+        i = skip_ws(b, end + 1);
+        if *b.get(i)? != b':' {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let rest = &b[i..];
+        let (val, next) = match *rest.first()? {
+            b'"' => {
+                let end = string_end(b, i + 1)?;
+                (Val::Str(Cow::Borrowed(&text[i + 1..end])), end + 1)
+            }
+            b't' if rest.starts_with(b"true") => (Val::Bool(true), i + 4),
+            b'f' if rest.starts_with(b"false") => (Val::Bool(false), i + 5),
+            b'n' if rest.starts_with(b"null") => (Val::Null, i + 4),
+            b'-' | b'0'..=b'9' => {
+                let len = rest
+                    .iter()
+                    .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                    .unwrap_or(rest.len());
+                // serde's own number grammar and conversion, as inside an object.
+                let n: Number = serde_json::from_str(&text[i..i + len]).ok()?;
+                (Val::Num(n), i + len)
+            }
+            _ => return None,
+        };
+        push(map, fields, Cow::Borrowed(key), val);
+        i = skip_ws(b, next);
+        match *b.get(i)? {
+            b',' => i = skip_ws(b, i + 1),
+            b'}' => return (skip_ws(b, i + 1) == b.len()).then_some(()),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The index of the quote that ends a string whose text starts at `start`; `None` at an escape
+/// or a control character (which serde handles or refuses) or at the end of the text. Eight
+/// bytes at a time while none of them is special.
+fn string_end(b: &[u8], start: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut i = start;
+    while let Some(word) = b.get(i..i + 8) {
+        let w = u64::from_ne_bytes(word.try_into().ok()?);
+        let special = zero_byte(w ^ (ONES * u64::from(b'"')))
+            | zero_byte(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+        if special != 0 {
+            break;
+        }
+        i += 8;
+    }
+    loop {
+        match *b.get(i)? {
+            b'"' => return Some(i),
+            b'\\' | 0..0x20 => return None,
+            _ => i += 1,
+        }
+    }
 }
 
 struct Record<'m, 'v, 'a> {
@@ -154,13 +268,7 @@ impl<'de> Visitor<'de> for Record<'_, '_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Shape, A::Error> {
         while let Some(key) = access.next_key_seed(KeySeed)? {
             let val = access.next_value_seed(ValSeed)?;
-            let id = self.map.key_id(&key);
-            // A repeated name keeps its last value, as a JSON object map does.
-            let same = |f: &&mut Field<'de>| f.id == id && (id.is_some() || f.key == key);
-            match self.fields.iter_mut().find(same) {
-                Some(f) => f.val = val,
-                None => self.fields.push(Field { id, key, val }),
-            }
+            push(self.map, self.fields, key, val);
         }
         Ok(Shape::Object)
     }
@@ -344,5 +452,119 @@ mod tests {
             let want = serde_json::from_str::<Value>(bad).unwrap_err().to_string();
             assert_eq!(parse(bad).unwrap_err().to_string(), want, "{bad}");
         }
+    }
+
+    /// What the fast path accepts it must read exactly as serde does, and everything else must
+    /// reach serde: random lines built from JSON fragments, valid and not, compared.
+    #[test]
+    fn the_flat_fast_path_reads_what_serde_reads() {
+        let map = FieldMap::new(SignalKind::Logs, &[("body".into(), "m".into())]).unwrap();
+        let keys = [
+            r#""ts""#,
+            r#""m""#,
+            r#""msg""#,
+            r#""body""#,
+            r#""x""#,
+            r#""\u0062ody""#,
+            r#""""#,
+            r#""a b""#,
+            r#""é""#,
+            r#""level""#,
+        ];
+        let values = [
+            r#""v""#,
+            r#""a\"b""#,
+            r#""""#,
+            "1",
+            "-1",
+            "0",
+            "-0",
+            "01",
+            "1.5",
+            "1e3",
+            "1E+3",
+            "1e400",
+            "-",
+            "1.",
+            ".5",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "true",
+            "false",
+            "null",
+            "tru",
+            "nul",
+            "truex",
+            r#"{"k":1}"#,
+            "[1,2]",
+            "[]",
+            r#""tab	in""#,
+            "\"ctl\u{1}\"",
+            r#""\\""#,
+            r#""émoji 🎉""#,
+            "1702000000.123",
+            r#""12345678901234567""#,
+        ];
+        let glue = [
+            ",", ", ", " ,", ":", " : ", "", " ", "\t", "}", "{", "]", "\"", "\r",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut fast = 0;
+        for _ in 0..20_000 {
+            let mut line = String::new();
+            if next(10) == 0 {
+                line.push_str(glue[next(glue.len())]);
+            }
+            line.push('{');
+            let members = next(5);
+            for m in 0..members {
+                if m > 0 {
+                    line.push_str(if next(20) == 0 {
+                        glue[next(glue.len())]
+                    } else {
+                        ","
+                    });
+                }
+                line.push_str(keys[next(keys.len())]);
+                line.push_str(if next(20) == 0 {
+                    glue[next(glue.len())]
+                } else {
+                    ":"
+                });
+                if next(3) == 0 {
+                    line.push(' ');
+                }
+                line.push_str(values[next(values.len())]);
+            }
+            line.push_str(if next(20) == 0 {
+                glue[next(glue.len())]
+            } else {
+                "}"
+            });
+            if next(10) == 0 {
+                line.push_str(glue[next(glue.len())]);
+            }
+            let mut by_serde = Vec::new();
+            let want = parse_serde(&map, &line, &mut by_serde).map_err(|e| e.to_string());
+            let mut by_flat = Vec::new();
+            if parse_flat(&map, &line, &mut by_flat).is_some() {
+                fast += 1;
+                assert_eq!(want, Ok(Shape::Object), "{line}");
+                assert_eq!(by_flat, by_serde, "{line}");
+            }
+            let mut fields = Vec::new();
+            let got = parse_object(&map, &line, &mut fields).map_err(|e| e.to_string());
+            assert_eq!(got, want, "{line}");
+            if got.is_ok() {
+                assert_eq!(fields, by_serde, "{line}");
+            }
+        }
+        assert!(fast > 2_000, "the fast path took only {fast} lines");
     }
 }

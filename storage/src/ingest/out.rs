@@ -128,11 +128,23 @@ impl RowOut {
         }
     }
 
-    /// Forwards a finished chunk's messages and counts, in order.
-    pub(crate) fn forward(&mut self, msgs: Vec<Msg>, accepted: u64, rejected: u64) -> Result<()> {
+    /// Forwards a finished chunk's messages and counts, in order; `lines_before` is added to
+    /// the line numbers of its rejects, which the chunk counted from its own start.
+    pub(crate) fn forward(
+        &mut self,
+        msgs: Vec<Msg>,
+        accepted: u64,
+        rejected: u64,
+        lines_before: u64,
+    ) -> Result<()> {
         self.accepted += accepted;
         self.rejected += rejected;
-        msgs.into_iter().try_for_each(|m| self.send(m))
+        msgs.into_iter().try_for_each(|mut m| {
+            if let Msg::Reject(r) = &mut m {
+                r.line += lines_before;
+            }
+            self.send(m)
+        })
     }
 
     /// Appends a valid row, or records why it is not valid. `raw` renders the source record
