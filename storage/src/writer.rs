@@ -27,7 +27,7 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowColumnWriter, compute_leaves,
 };
-use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
 use datafusion::parquet::file::metadata::SortingColumn;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
@@ -246,7 +246,12 @@ impl SignalWriter {
                 props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
             }
         }
+        // `ts` is sorted and nearly unique: deltas store it in a few bits a row, and a dictionary
+        // would be tried on every page only to be given up.
+        let ts = ColumnPath::from("ts");
         Ok(props
+            .set_column_dictionary_enabled(ts.clone(), false)
+            .set_column_encoding(ts, Encoding::DELTA_BINARY_PACKED)
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(
                 self.options.zstd_level,
             )?))

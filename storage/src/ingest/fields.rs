@@ -125,15 +125,22 @@ pub(crate) enum Shape {
     Not(&'static str),
 }
 
+/// The field names of the previous record a worker parsed, with their key ids, in order. Log
+/// lines repeat their names in the same order, so the fast path checks the name it expects
+/// with one comparison instead of scanning and looking it up.
+#[derive(Debug, Default)]
+pub(crate) struct LastKeys(Vec<(String, Option<KeyId>)>);
+
 /// Parses one JSON text into `fields` (which is cleared first). Syntax errors are
 /// `serde_json`'s own, with the same words a parse into a `Value` gives.
 pub(crate) fn parse_object<'a>(
     map: &FieldMap,
     text: &'a str,
     fields: &mut Vec<Field<'a>>,
+    last: &mut LastKeys,
 ) -> serde_json::Result<Shape> {
     fields.clear();
-    if parse_flat(map, text, fields).is_some() {
+    if parse_flat(map, text, fields, last).is_some() {
         return Ok(Shape::Object);
     }
     fields.clear();
@@ -153,8 +160,8 @@ fn parse_serde<'a>(
 }
 
 /// Adds a field; a repeated name keeps its last value, as a JSON object map does.
-fn push<'a>(map: &FieldMap, fields: &mut Vec<Field<'a>>, key: Cow<'a, str>, val: Val<'a>) {
-    let id = map.key_id(&key);
+#[inline]
+fn push<'a>(fields: &mut Vec<Field<'a>>, id: Option<KeyId>, key: Cow<'a, str>, val: Val<'a>) {
     match fields
         .iter_mut()
         .find(|f| f.id == id && (id.is_some() || f.key == key))
@@ -164,12 +171,20 @@ fn push<'a>(map: &FieldMap, fields: &mut Vec<Field<'a>>, key: Cow<'a, str>, val:
     }
 }
 
-/// The usual log line without serde's generic machinery: one flat object whose strings have
-/// no escapes and whose values are strings, numbers, booleans or null. `None` at anything
-/// else (nesting, escapes, control characters, a number `serde_json` refuses, any syntax
-/// error), and [`parse_serde`] parses the line again; what this accepts, serde reads the same.
-fn parse_flat<'a>(map: &FieldMap, text: &'a str, fields: &mut Vec<Field<'a>>) -> Option<()> {
+/// The usual log line without serde's generic machinery: one flat object, no escapes or control
+/// characters anywhere, values that are strings, numbers, booleans or null. `None` at anything
+/// else (nesting, escapes, a number `serde_json` refuses, any syntax error), and
+/// [`parse_serde`] parses the line again; what this accepts, serde reads the same.
+fn parse_flat<'a>(
+    map: &FieldMap,
+    text: &'a str,
+    fields: &mut Vec<Field<'a>>,
+    last: &mut LastKeys,
+) -> Option<()> {
     let b = text.as_bytes();
+    if has_escape_or_control(b) {
+        return None;
+    }
     let mut i = skip_ws(b, 0);
     if *b.get(i)? != b'{' {
         return None;
@@ -178,12 +193,25 @@ fn parse_flat<'a>(map: &FieldMap, text: &'a str, fields: &mut Vec<Field<'a>>) ->
     if *b.get(i)? == b'}' {
         return (skip_ws(b, i + 1) == b.len()).then_some(());
     }
-    loop {
+    for member in 0.. {
         if *b.get(i)? != b'"' {
             return None;
         }
-        let end = string_end(b, i + 1)?;
-        let key = &text[i + 1..end];
+        let start = i + 1;
+        let expected = last.0.get(member).filter(|(name, _)| {
+            b[start..].starts_with(name.as_bytes()) && b.get(start + name.len()) == Some(&b'"')
+        });
+        let (end, id) = match expected {
+            Some((name, id)) => (start + name.len(), *id),
+            None => {
+                let end = find_quote(b, start)?;
+                let id = map.key_id(&text[start..end]);
+                last.0.truncate(member);
+                last.0.push((text[start..end].to_string(), id));
+                (end, id)
+            }
+        };
+        let key = &text[start..end];
         i = skip_ws(b, end + 1);
         if *b.get(i)? != b':' {
             return None;
@@ -192,7 +220,7 @@ fn parse_flat<'a>(map: &FieldMap, text: &'a str, fields: &mut Vec<Field<'a>>) ->
         let rest = &b[i..];
         let (val, next) = match *rest.first()? {
             b'"' => {
-                let end = string_end(b, i + 1)?;
+                let end = find_quote(b, i + 1)?;
                 (Val::Str(Cow::Borrowed(&text[i + 1..end])), end + 1)
             }
             b't' if rest.starts_with(b"true") => (Val::Bool(true), i + 4),
@@ -209,7 +237,7 @@ fn parse_flat<'a>(map: &FieldMap, text: &'a str, fields: &mut Vec<Field<'a>>) ->
             }
             _ => return None,
         };
-        push(map, fields, Cow::Borrowed(key), val);
+        push(fields, id, Cow::Borrowed(key), val);
         i = skip_ws(b, next);
         match *b.get(i)? {
             b',' => i = skip_ws(b, i + 1),
@@ -217,6 +245,7 @@ fn parse_flat<'a>(map: &FieldMap, text: &'a str, fields: &mut Vec<Field<'a>>) ->
             _ => return None,
         }
     }
+    None
 }
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
@@ -226,31 +255,38 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The index of the quote that ends a string whose text starts at `start`; `None` at an escape
-/// or a control character (which serde handles or refuses) or at the end of the text. Eight
-/// bytes at a time while none of them is special.
-fn string_end(b: &[u8], start: usize) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+const ONES: u64 = u64::from_le_bytes([1; 8]);
+const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+
+/// Nonzero when a byte of `w` is zero; the lowest set bit (0x80 of a byte) marks the first one
+/// (a borrow can only set bits above a real zero byte).
+fn zero_byte(w: u64) -> u64 {
+    w.wrapping_sub(ONES) & !w & HIGH
+}
+
+/// Whether the text has a backslash or a control character, eight bytes at a time.
+fn has_escape_or_control(b: &[u8]) -> bool {
+    let words = b.chunks_exact(8);
+    let tail = words.remainder();
+    let found = words.fold(0, |found, word| {
+        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        found | zero_byte(w ^ (ONES * u64::from(b'\\'))) | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
+    });
+    found != 0 || tail.iter().any(|&c| c == b'\\' || c < 0x20)
+}
+
+/// The index of the next quote from `start`, eight bytes at a time.
+fn find_quote(b: &[u8], start: usize) -> Option<usize> {
     let mut i = start;
     while let Some(word) = b.get(i..i + 8) {
-        let w = u64::from_ne_bytes(word.try_into().ok()?);
-        let special = zero_byte(w ^ (ONES * u64::from(b'"')))
-            | zero_byte(w ^ (ONES * u64::from(b'\\')))
-            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
-        if special != 0 {
-            break;
+        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let quote = zero_byte(w ^ (ONES * u64::from(b'"')));
+        if quote != 0 {
+            return Some(i + quote.trailing_zeros() as usize / 8);
         }
         i += 8;
     }
-    loop {
-        match *b.get(i)? {
-            b'"' => return Some(i),
-            b'\\' | 0..0x20 => return None,
-            _ => i += 1,
-        }
-    }
+    b.get(i..)?.iter().position(|&c| c == b'"').map(|j| i + j)
 }
 
 struct Record<'m, 'v, 'a> {
@@ -268,7 +304,7 @@ impl<'de> Visitor<'de> for Record<'_, '_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Shape, A::Error> {
         while let Some(key) = access.next_key_seed(KeySeed)? {
             let val = access.next_value_seed(ValSeed)?;
-            push(self.map, self.fields, key, val);
+            push(self.fields, self.map.key_id(&key), key, val);
         }
         Ok(Shape::Object)
     }
@@ -411,7 +447,7 @@ mod tests {
     fn parse(text: &str) -> serde_json::Result<(Shape, Vec<Field<'_>>)> {
         let map = FieldMap::new(SignalKind::Logs, &[]).unwrap();
         let mut fields = Vec::new();
-        let shape = parse_object(&map, text, &mut fields)?;
+        let shape = parse_object(&map, text, &mut fields, &mut LastKeys::default())?;
         Ok((shape, fields))
     }
 
@@ -516,6 +552,8 @@ mod tests {
             (seed % n as u64) as usize
         };
         let mut fast = 0;
+        // Shared across lines, as a worker's is: names are expected where the last line had them.
+        let mut last = LastKeys::default();
         for _ in 0..20_000 {
             let mut line = String::new();
             if next(10) == 0 {
@@ -553,13 +591,13 @@ mod tests {
             let mut by_serde = Vec::new();
             let want = parse_serde(&map, &line, &mut by_serde).map_err(|e| e.to_string());
             let mut by_flat = Vec::new();
-            if parse_flat(&map, &line, &mut by_flat).is_some() {
+            if parse_flat(&map, &line, &mut by_flat, &mut last).is_some() {
                 fast += 1;
                 assert_eq!(want, Ok(Shape::Object), "{line}");
                 assert_eq!(by_flat, by_serde, "{line}");
             }
             let mut fields = Vec::new();
-            let got = parse_object(&map, &line, &mut fields).map_err(|e| e.to_string());
+            let got = parse_object(&map, &line, &mut fields, &mut last).map_err(|e| e.to_string());
             assert_eq!(got, want, "{line}");
             if got.is_ok() {
                 assert_eq!(fields, by_serde, "{line}");

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use datafusion::common::{DataFusionError, Result};
 
-use super::fields::{Field, Shape, parse_object};
+use super::fields::{Field, LastKeys, Shape, parse_object};
 use super::mapping::FieldMap;
 use super::out::{Msg, RowOut};
 use crate::rows::CellRef;
@@ -165,18 +165,26 @@ fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
     v.into_iter().filter_map(|_| None).collect()
 }
 
+/// Per-worker scratch space: the field and cell lists of a line, reused for every line, and
+/// the names of the last line.
+#[derive(Default)]
+struct Scratch {
+    fields: Vec<Field<'static>>,
+    cells: Vec<CellRef<'static>>,
+    last: LastKeys,
+}
+
 pub(crate) fn read(reader: impl Read + Send, map: &FieldMap, out: &mut RowOut) -> Result<()> {
     let kind = map.kind();
     let columns = kind.schema().fields().len();
-    let scratch = || (Vec::<Field<'static>>::new(), Vec::<CellRef<'static>>::new());
     par_for_each_line(
         reader,
         out,
-        scratch,
-        |(fields_buf, cells_buf), out, line_no, line| {
-            let mut fields: Vec<Field<'_>> = recycle(std::mem::take(fields_buf));
-            let mut cells: Vec<CellRef<'_>> = recycle(std::mem::take(cells_buf));
-            let result = match parse_object(map, line, &mut fields) {
+        Scratch::default,
+        |scratch, out, line_no, line| {
+            let mut fields: Vec<Field<'_>> = recycle(std::mem::take(&mut scratch.fields));
+            let mut cells: Vec<CellRef<'_>> = recycle(std::mem::take(&mut scratch.cells));
+            let result = match parse_object(map, line, &mut fields, &mut scratch.last) {
                 Ok(Shape::Object) => {
                     cells.resize(columns, CellRef::Null);
                     match map.resolve(&fields, &mut cells) {
@@ -189,8 +197,8 @@ pub(crate) fn read(reader: impl Read + Send, map: &FieldMap, out: &mut RowOut) -
                 }
                 Err(e) => out.reject(line_no, format!("invalid JSON: {e}"), line),
             };
-            *cells_buf = recycle(cells);
-            *fields_buf = recycle(fields);
+            scratch.cells = recycle(cells);
+            scratch.fields = recycle(fields);
             result
         },
     )

@@ -89,6 +89,7 @@ struct IdSet {
 }
 
 impl IdSet {
+    #[inline]
     fn insert(&mut self, id: KeyId) {
         match 1u128.checked_shl(u32::from(id)) {
             Some(bit) => self.low |= bit,
@@ -96,6 +97,7 @@ impl IdSet {
         }
     }
 
+    #[inline]
     fn contains(&self, id: KeyId) -> bool {
         match 1u128.checked_shl(u32::from(id)) {
             Some(bit) => self.low & bit != 0,
@@ -118,7 +120,16 @@ pub struct FieldMap {
     attributes: usize,
     /// Every top-level name the mapping may look at, by length, for [`FieldMap::key_id`]:
     /// a handful of names share a length, so finding one costs a few short compares.
-    names: Vec<Vec<(String, KeyId)>>,
+    names: Vec<Vec<(u64, String, KeyId)>>,
+}
+
+/// The first eight bytes of a name as a number: names of up to eight bytes compare as one
+/// integer, longer ones by their rest after that.
+fn prefix_word(b: &[u8]) -> u64 {
+    match b.first_chunk::<8>() {
+        Some(w) => u64::from_le_bytes(*w),
+        None => b.iter().rev().fold(0, |w, &c| (w << 8) | u64::from(c)),
+    }
 }
 
 /// Looks a key up directly, then as a dotted path into nested objects.
@@ -200,11 +211,11 @@ impl FieldMap {
                 );
             }
         }
-        let mut names: Vec<Vec<(String, KeyId)>> = Vec::new();
+        let mut names: Vec<Vec<(u64, String, KeyId)>> = Vec::new();
         let mut intern = |name: &str| -> KeyId {
-            if let Some((_, id)) = names
+            if let Some((_, _, id)) = names
                 .get(name.len())
-                .and_then(|same_len| same_len.iter().find(|(n, _)| n == name))
+                .and_then(|same_len| same_len.iter().find(|(_, n, _)| n == name))
             {
                 return *id;
             }
@@ -212,7 +223,7 @@ impl FieldMap {
             if names.len() <= name.len() {
                 names.resize_with(name.len() + 1, Vec::new);
             }
-            names[name.len()].push((name.to_string(), id));
+            names[name.len()].push((prefix_word(name.as_bytes()), name.to_string(), id));
             id
         };
         let columns = schema
@@ -259,11 +270,11 @@ impl FieldMap {
     /// or the first segment of a dotted one. Other names are leftovers for `attributes`.
     pub(crate) fn key_id(&self, name: &str) -> Option<KeyId> {
         let same_len = self.names.get(name.len())?;
-        let first = name.as_bytes().first();
+        let (b, word) = (name.as_bytes(), prefix_word(name.as_bytes()));
         same_len
             .iter()
-            .find(|(n, _)| n.as_bytes().first() == first && n == name)
-            .map(|(_, id)| *id)
+            .find(|(w, n, _)| *w == word && n.as_bytes().get(8..) == b.get(8..))
+            .map(|(_, _, id)| *id)
     }
 
     /// Fills `row` from a JSON object; fields no column takes go to `attributes`.
@@ -328,7 +339,7 @@ impl FieldMap {
             cells[col.index] = to_cell(&col.name, &col.data_type, v)?;
         }
         for f in fields {
-            if f.id.is_some_and(|id| used.contains(id)) || f.val == Val::Null {
+            if f.id.is_some_and(|id| used.contains(id)) || matches!(f.val, Val::Null) {
                 continue;
             }
             attributes
@@ -548,7 +559,7 @@ mod tests {
                     let obj: Map<String, Value> = serde_json::from_str(line).unwrap();
                     let want = fill_over_value(kind, overrides, &obj);
                     let mut fields = Vec::new();
-                    parse_object(&map, line, &mut fields).unwrap();
+                    parse_object(&map, line, &mut fields, &mut Default::default()).unwrap();
                     let mut cells = vec![CellRef::Null; kind.schema().fields().len()];
                     let got = map
                         .resolve(&fields, &mut cells)
