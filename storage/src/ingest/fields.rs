@@ -16,7 +16,7 @@ use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
-use super::mapping::{FieldMap, KeyId};
+use super::mapping::{FieldMap, KeyId, prefix_word};
 
 /// A field value; `Json` holds only objects and arrays.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,7 +129,7 @@ pub(crate) enum Shape {
 /// lines repeat their names in the same order, so the fast path checks the name it expects
 /// with one comparison instead of scanning and looking it up.
 #[derive(Debug, Default)]
-pub(crate) struct LastKeys(Vec<(String, Option<KeyId>)>);
+pub(crate) struct LastKeys(Vec<(String, u64, Option<KeyId>)>);
 
 /// Parses one JSON text into `fields` (which is cleared first). Syntax errors are
 /// `serde_json`'s own, with the same words a parse into a `Value` gives.
@@ -159,9 +159,23 @@ fn parse_serde<'a>(
     Ok(shape)
 }
 
-/// Adds a field; a repeated name keeps its last value, as a JSON object map does.
+/// Adds a field; a repeated name keeps its last value, as a JSON object map does. `seen` has a
+/// bit per key id below 64 already added, so the usual record needs no search for repeats.
 #[inline]
-fn push<'a>(fields: &mut Vec<Field<'a>>, id: Option<KeyId>, key: Cow<'a, str>, val: Val<'a>) {
+fn push<'a>(
+    fields: &mut Vec<Field<'a>>,
+    seen: &mut u64,
+    id: Option<KeyId>,
+    key: Cow<'a, str>,
+    val: Val<'a>,
+) {
+    if let Some(bit) = id.and_then(|id| 1u64.checked_shl(u32::from(id)))
+        && *seen & bit == 0
+    {
+        *seen |= bit;
+        fields.push(Field { id, key, val });
+        return;
+    }
     match fields
         .iter_mut()
         .find(|f| f.id == id && (id.is_some() || f.key == key))
@@ -193,21 +207,30 @@ fn parse_flat<'a>(
     if *b.get(i)? == b'}' {
         return (skip_ws(b, i + 1) == b.len()).then_some(());
     }
+    let mut seen = 0;
     for member in 0.. {
         if *b.get(i)? != b'"' {
             return None;
         }
         let start = i + 1;
-        let expected = last.0.get(member).filter(|(name, _)| {
-            b[start..].starts_with(name.as_bytes()) && b.get(start + name.len()) == Some(&b'"')
+        let expected = last.0.get(member).filter(|(name, word, _)| {
+            let len = name.len();
+            b.get(start + len) == Some(&b'"') && prefix_word(&b[start..start + len]) == *word && {
+                let rest = name.as_bytes().get(8..).unwrap_or_default();
+                rest.iter()
+                    .zip(&b[start + 8.min(len)..])
+                    .all(|(x, y)| x == y)
+            }
         });
         let (end, id) = match expected {
-            Some((name, id)) => (start + name.len(), *id),
+            Some((name, _, id)) => (start + name.len(), *id),
             None => {
                 let end = find_quote(b, start)?;
-                let id = map.key_id(&text[start..end]);
+                let name = &text[start..end];
+                let id = map.key_id(name);
                 last.0.truncate(member);
-                last.0.push((text[start..end].to_string(), id));
+                last.0
+                    .push((name.to_string(), prefix_word(name.as_bytes()), id));
                 (end, id)
             }
         };
@@ -237,7 +260,7 @@ fn parse_flat<'a>(
             }
             _ => return None,
         };
-        push(fields, id, Cow::Borrowed(key), val);
+        push(fields, &mut seen, id, Cow::Borrowed(key), val);
         i = skip_ws(b, next);
         match *b.get(i)? {
             b',' => i = skip_ws(b, i + 1),
@@ -302,9 +325,10 @@ impl<'de> Visitor<'de> for Record<'_, '_, 'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Shape, A::Error> {
+        let mut seen = 0;
         while let Some(key) = access.next_key_seed(KeySeed)? {
             let val = access.next_value_seed(ValSeed)?;
-            push(self.fields, self.map.key_id(&key), key, val);
+            push(self.fields, &mut seen, self.map.key_id(&key), key, val);
         }
         Ok(Shape::Object)
     }

@@ -165,30 +165,37 @@ fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
     v.into_iter().filter_map(|_| None).collect()
 }
 
-/// Per-worker scratch space: the field and cell lists of a line, reused for every line, and
-/// the names of the last line.
+/// Per-worker scratch space: the field list of a line, reused for every line, and the names of
+/// the last line.
 #[derive(Default)]
 struct Scratch {
     fields: Vec<Field<'static>>,
-    cells: Vec<CellRef<'static>>,
     last: LastKeys,
 }
+
+/// More than any canonical table has.
+const MAX_COLUMNS: usize = 16;
 
 pub(crate) fn read(reader: impl Read + Send, map: &FieldMap, out: &mut RowOut) -> Result<()> {
     let kind = map.kind();
     let columns = kind.schema().fields().len();
+    if columns > MAX_COLUMNS {
+        return Err(DataFusionError::Internal(format!(
+            "{kind} has {columns} columns, jsonl handles {MAX_COLUMNS}"
+        )));
+    }
     par_for_each_line(
         reader,
         out,
         Scratch::default,
         |scratch, out, line_no, line| {
             let mut fields: Vec<Field<'_>> = recycle(std::mem::take(&mut scratch.fields));
-            let mut cells: Vec<CellRef<'_>> = recycle(std::mem::take(&mut scratch.cells));
             let result = match parse_object(map, line, &mut fields, &mut scratch.last) {
                 Ok(Shape::Object) => {
-                    cells.resize(columns, CellRef::Null);
-                    match map.resolve(&fields, &mut cells) {
-                        Ok(()) => out.emit_cells(line_no, kind, &cells, || line.to_string()),
+                    let mut cells: [CellRef<'_>; MAX_COLUMNS] = Default::default();
+                    let cells = &mut cells[..columns];
+                    match map.resolve(&fields, cells) {
+                        Ok(()) => out.emit_cells(line_no, kind, cells, || line.to_string()),
                         Err(reason) => out.reject(line_no, reason, line),
                     }
                 }
@@ -197,7 +204,6 @@ pub(crate) fn read(reader: impl Read + Send, map: &FieldMap, out: &mut RowOut) -
                 }
                 Err(e) => out.reject(line_no, format!("invalid JSON: {e}"), line),
             };
-            scratch.cells = recycle(cells);
             scratch.fields = recycle(fields);
             result
         },

@@ -111,6 +111,9 @@ struct Column {
     name: String,
     data_type: DataType,
     keys: Vec<Key>,
+    /// The ids of its names and of their first segments, when all are below 128: a record
+    /// with none of them present leaves the column NULL without looking at each name.
+    reach: Option<u128>,
 }
 
 /// How source fields become the columns of one table.
@@ -125,7 +128,7 @@ pub struct FieldMap {
 
 /// The first eight bytes of a name as a number: names of up to eight bytes compare as one
 /// integer, longer ones by their rest after that.
-fn prefix_word(b: &[u8]) -> u64 {
+pub(crate) fn prefix_word(b: &[u8]) -> u64 {
     match b.first_chunk::<8>() {
         Some(w) => u64::from_le_bytes(*w),
         None => b.iter().rev().fold(0, |w, &c| (w << 8) | u64::from(c)),
@@ -231,7 +234,7 @@ impl FieldMap {
             .iter()
             .enumerate()
             .map(|(index, f)| {
-                let keys = overrides
+                let keys: Vec<Key> = overrides
                     .iter()
                     .filter(|(c, _)| c == f.name())
                     .map(|(_, s)| s.as_str())
@@ -243,11 +246,16 @@ impl FieldMap {
                             .map(|(head, rest)| (intern(head), rest.to_string())),
                     })
                     .collect();
+                let reach = keys
+                    .iter()
+                    .flat_map(|k| std::iter::once(k.id).chain(k.path.as_ref().map(|p| p.0)))
+                    .try_fold(0u128, |m, id| Some(m | 1u128.checked_shl(u32::from(id))?));
                 Column {
                     index,
                     name: f.name().clone(),
                     data_type: f.data_type().clone(),
                     keys,
+                    reach,
                 }
             })
             .collect();
@@ -313,6 +321,9 @@ impl FieldMap {
         let mut used = IdSet::default();
         let mut attributes: Option<Map<String, Value>> = None;
         for col in &self.columns {
+            if col.reach.is_some_and(|reach| reach & present.low == 0) {
+                continue;
+            }
             let Some((id, v)) = col.keys.iter().find_map(|k| {
                 if used.contains(k.id) {
                     return None;
