@@ -4,6 +4,7 @@
 //! Validation here is the one place that decides whether a row is rejected, so that every adapter
 //! rejects for the same reasons with the same words.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -24,6 +25,60 @@ pub enum Cell {
     Int(i64),
     Float(f64),
     Str(String),
+}
+
+/// A cell that may borrow its text from the source record (the JSON-lines adapter's rows never
+/// own their strings unless the source escaped them). Debug output matches [`Cell`]'s, so
+/// reject reasons read the same whichever adapter found them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum CellRef<'a> {
+    #[default]
+    Null,
+    Ts(i64),
+    Int(i64),
+    Float(f64),
+    Str(Cow<'a, str>),
+}
+
+impl CellRef<'_> {
+    pub fn into_owned(self) -> Cell {
+        match self {
+            CellRef::Null => Cell::Null,
+            CellRef::Ts(v) => Cell::Ts(v),
+            CellRef::Int(v) => Cell::Int(v),
+            CellRef::Float(v) => Cell::Float(v),
+            CellRef::Str(s) => Cell::Str(s.into_owned()),
+        }
+    }
+}
+
+/// Either kind of cell, seen by the one validation and append path of [`BatchBuilder`].
+pub trait AsCell {
+    fn as_cell(&self) -> CellRef<'_>;
+}
+
+impl AsCell for Cell {
+    fn as_cell(&self) -> CellRef<'_> {
+        match self {
+            Cell::Null => CellRef::Null,
+            Cell::Ts(v) => CellRef::Ts(*v),
+            Cell::Int(v) => CellRef::Int(*v),
+            Cell::Float(v) => CellRef::Float(*v),
+            Cell::Str(s) => CellRef::Str(Cow::Borrowed(s)),
+        }
+    }
+}
+
+impl AsCell for CellRef<'_> {
+    fn as_cell(&self) -> CellRef<'_> {
+        match self {
+            CellRef::Str(s) => CellRef::Str(Cow::Borrowed(s)),
+            CellRef::Null => CellRef::Null,
+            CellRef::Ts(v) => CellRef::Ts(*v),
+            CellRef::Int(v) => CellRef::Int(*v),
+            CellRef::Float(v) => CellRef::Float(*v),
+        }
+    }
 }
 
 impl From<&str> for Cell {
@@ -84,6 +139,11 @@ impl Row {
 
     pub fn get(&self, name: &str) -> Option<&Cell> {
         self.schema.index_of(name).ok().map(|i| &self.cells[i])
+    }
+
+    /// The cells, one per schema column.
+    pub fn cells(&self) -> &[Cell] {
+        &self.cells
     }
 
     /// Empties the row for reuse.
@@ -172,15 +232,21 @@ impl BatchBuilder {
     /// Checks a row against the schema without appending it.
     pub fn validate(&self, row: &Row) -> std::result::Result<(), RejectReason> {
         debug_assert_eq!(row.kind, self.kind);
-        match row.cells[0] {
-            Cell::Ts(_) => {}
-            Cell::Null => return Err("missing timestamp (ts)".into()),
-            ref other => return Err(format!("ts: expected a timestamp, got {other:?}")),
+        self.validate_cells(&row.cells)
+    }
+
+    /// Checks the cells of one row (one per schema column) without appending them.
+    pub fn validate_cells<C: AsCell>(&self, cells: &[C]) -> std::result::Result<(), RejectReason> {
+        debug_assert_eq!(cells.len(), self.columns.len());
+        match cells[0].as_cell() {
+            CellRef::Ts(_) => {}
+            CellRef::Null => return Err("missing timestamp (ts)".into()),
+            other => return Err(format!("ts: expected a timestamp, got {other:?}")),
         }
         for &i in &self.required {
-            let missing = match &row.cells[i] {
-                Cell::Null => true,
-                Cell::Str(s) => s.is_empty(),
+            let missing = match cells[i].as_cell() {
+                CellRef::Null => true,
+                CellRef::Str(s) => s.is_empty(),
                 _ => false,
             };
             if missing {
@@ -190,16 +256,17 @@ impl BatchBuilder {
                 ));
             }
         }
-        for (i, (cell, col)) in row.cells.iter().zip(&self.columns).enumerate() {
+        for (i, (cell, col)) in cells.iter().zip(&self.columns).enumerate() {
+            let cell = cell.as_cell();
             let ok = matches!(
-                (cell, col),
-                (Cell::Null, _)
-                    | (Cell::Ts(_), ColumnBuilder::Ts(_))
+                (&cell, col),
+                (CellRef::Null, _)
+                    | (CellRef::Ts(_), ColumnBuilder::Ts(_))
                     | (
-                        Cell::Int(_) | Cell::Float(_),
+                        CellRef::Int(_) | CellRef::Float(_),
                         ColumnBuilder::Int(_) | ColumnBuilder::Float(_)
                     )
-                    | (Cell::Str(_), ColumnBuilder::Str(_))
+                    | (CellRef::Str(_), ColumnBuilder::Str(_))
             );
             if !ok {
                 return Err(format!(
@@ -208,7 +275,7 @@ impl BatchBuilder {
                     self.schema.field(i).data_type()
                 ));
             }
-            if let (Cell::Float(f), ColumnBuilder::Int(_)) = (cell, col)
+            if let (CellRef::Float(f), ColumnBuilder::Int(_)) = (&cell, col)
                 && !f.is_finite()
             {
                 return Err(format!(
@@ -222,26 +289,35 @@ impl BatchBuilder {
 
     /// Validates and appends a row; on error nothing is appended.
     pub fn append(&mut self, row: &Row) -> std::result::Result<(), RejectReason> {
-        self.validate(row)?;
-        for (cell, col) in row.cells.iter().zip(self.columns.iter_mut()) {
-            match (cell, col) {
-                (Cell::Null, ColumnBuilder::Ts(b)) => b.append_null(),
-                (Cell::Null, ColumnBuilder::Int(b)) => b.append_null(),
-                (Cell::Null, ColumnBuilder::Float(b)) => b.append_null(),
-                (Cell::Null, ColumnBuilder::Str(b)) => b.append_null(),
-                (Cell::Ts(v), ColumnBuilder::Ts(b)) => b.append_value(*v),
-                (Cell::Int(v), ColumnBuilder::Int(b)) => b.append_value(*v),
-                (Cell::Float(v), ColumnBuilder::Int(b)) => b.append_value(*v as i64),
-                (Cell::Int(v), ColumnBuilder::Float(b)) => b.append_value(*v as f64),
-                (Cell::Float(v), ColumnBuilder::Float(b)) => b.append_value(*v),
-                (Cell::Str(s), ColumnBuilder::Str(b)) => {
+        debug_assert_eq!(row.kind, self.kind);
+        self.append_cells(&row.cells)
+    }
+
+    /// Validates and appends the cells of one row; on error nothing is appended.
+    pub fn append_cells<C: AsCell>(
+        &mut self,
+        cells: &[C],
+    ) -> std::result::Result<(), RejectReason> {
+        self.validate_cells(cells)?;
+        for (cell, col) in cells.iter().zip(self.columns.iter_mut()) {
+            match (cell.as_cell(), col) {
+                (CellRef::Null, ColumnBuilder::Ts(b)) => b.append_null(),
+                (CellRef::Null, ColumnBuilder::Int(b)) => b.append_null(),
+                (CellRef::Null, ColumnBuilder::Float(b)) => b.append_null(),
+                (CellRef::Null, ColumnBuilder::Str(b)) => b.append_null(),
+                (CellRef::Ts(v), ColumnBuilder::Ts(b)) => b.append_value(v),
+                (CellRef::Int(v), ColumnBuilder::Int(b)) => b.append_value(v),
+                (CellRef::Float(v), ColumnBuilder::Int(b)) => b.append_value(v as i64),
+                (CellRef::Int(v), ColumnBuilder::Float(b)) => b.append_value(v as f64),
+                (CellRef::Float(v), ColumnBuilder::Float(b)) => b.append_value(v),
+                (CellRef::Str(s), ColumnBuilder::Str(b)) => {
                     self.bytes += s.len();
                     b.append_value(s)
                 }
                 _ => unreachable!("validate() checked every cell against its column"),
             }
         }
-        self.bytes += 8 * row.cells.len();
+        self.bytes += 8 * cells.len();
         self.rows += 1;
         Ok(())
     }

@@ -13,6 +13,10 @@
 //! `_rejects/<stem>.jsonl`. Memory stays bounded by the channel, the batch size and the
 //! writer's flush threshold, whatever the source size.
 //!
+//! JSON lines (and OTLP JSON) parse on every core (`jsonl::par_for_each_line`). A JSON line is
+//! read into borrowed top-level fields (`fields`), flat records without serde's visitor, and
+//! `mapping::FieldMap::resolve` maps them to borrowed cells appended straight to Arrow builders.
+//!
 //! Nothing is lost silently: a record that cannot be made a valid row is counted, written to
 //! `_rejects/` with its source, line and reason, and summarised in the report. A source that
 //! cannot be opened or decoded at all, or yields no valid row, fails with its name.
@@ -22,6 +26,7 @@
 //! forced.
 
 mod csv;
+mod fields;
 mod jsonl;
 mod mapping;
 mod nezha;

@@ -10,7 +10,7 @@ use datafusion::common::{DataFusionError, Result};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::rows::{BatchBuilder, Row};
+use crate::rows::{AsCell, BatchBuilder, Row};
 use crate::schema::SignalKind;
 
 /// Rows per batch sent to the writer.
@@ -128,17 +128,39 @@ impl RowOut {
         }
     }
 
-    /// Forwards a finished chunk's messages and counts, in order.
-    pub(crate) fn forward(&mut self, msgs: Vec<Msg>, accepted: u64, rejected: u64) -> Result<()> {
+    /// Forwards a finished chunk's messages and counts, in order; `lines_before` is added to
+    /// the line numbers of its rejects, which the chunk counted from its own start.
+    pub(crate) fn forward(
+        &mut self,
+        msgs: Vec<Msg>,
+        accepted: u64,
+        rejected: u64,
+        lines_before: u64,
+    ) -> Result<()> {
         self.accepted += accepted;
         self.rejected += rejected;
-        msgs.into_iter().try_for_each(|m| self.send(m))
+        msgs.into_iter().try_for_each(|mut m| {
+            if let Msg::Reject(r) = &mut m {
+                r.line += lines_before;
+            }
+            self.send(m)
+        })
     }
 
     /// Appends a valid row, or records why it is not valid. `raw` renders the source record
     /// and is called only for rejects.
     pub fn emit(&mut self, line: u64, row: &Row, raw: impl FnOnce() -> String) -> Result<()> {
-        let kind = row.kind();
+        self.emit_cells(line, row.kind(), row.cells(), raw)
+    }
+
+    /// [`RowOut::emit`] for the cells of one row of `kind` (one per schema column).
+    pub fn emit_cells<C: AsCell>(
+        &mut self,
+        line: u64,
+        kind: SignalKind,
+        cells: &[C],
+        raw: impl FnOnce() -> String,
+    ) -> Result<()> {
         if let Some(allowed) = self.allowed
             && allowed != kind
         {
@@ -152,7 +174,7 @@ impl RowOut {
             .builders
             .entry(kind)
             .or_insert_with(|| BatchBuilder::new(kind));
-        match builder.append(row) {
+        match builder.append_cells(cells) {
             Ok(()) => {
                 self.accepted += 1;
                 if (builder.len() >= BATCH_ROWS || builder.buffered_bytes() >= 16 << 20)

@@ -46,11 +46,37 @@ pub fn ts_from_float(v: f64) -> Result<i64, String> {
     Ok(ns.round() as i64)
 }
 
+/// `SSSSSSSSSS.ffffff` (plain digits, one to six decimals, under 4e9 seconds) without the float
+/// parse, with exactly the result of the float path (`ts_from_float(t.parse::<f64>())`): that
+/// path rounds `v * 1e6` to whole microseconds, and below 2^32 seconds the parsed `v` is within
+/// 2^-22 of the text's value, so `v * 1e6` is within 0.24 + 0.25 (its own rounding, the product
+/// being under 2^52) of the exact microsecond count `us`, and rounds to it. The last step, `us`
+/// as a double times 1e3, is then done the same way here.
+fn epoch_seconds_with_decimals(t: &str) -> Option<i64> {
+    let (secs, frac) = t.split_once('.')?;
+    let digits = |d: &str| {
+        (!d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| d.bytes().fold(0u64, |n, c| n * 10 + u64::from(c - b'0')))
+    };
+    if secs.len() > 10 || frac.len() > 6 {
+        return None;
+    }
+    let (s, f) = (digits(secs)?, digits(frac)?);
+    if s >= 4_000_000_000 {
+        return None;
+    }
+    let us = s * 1_000_000 + f * 10u64.pow(6 - frac.len() as u32);
+    Some((us as f64 * 1e3).round() as i64)
+}
+
 /// Nanoseconds from text: RFC 3339, a naive date-time (UTC), or an epoch number.
 pub fn ts_from_str(s: &str) -> Result<i64, String> {
     let t = s.trim();
     if t.is_empty() {
         return Err("empty timestamp".into());
+    }
+    if let Some(ns) = epoch_seconds_with_decimals(t) {
+        return Ok(ns);
     }
     if let Ok(v) = t.parse::<i64>() {
         return ts_from_int(v);
@@ -119,5 +145,42 @@ mod tests {
         assert!(ts_from_str("yesterday").unwrap_err().contains("yesterday"));
         assert!(ts_from_str("").is_err());
         assert!(ts_from_float(f64::NAN).is_err());
+    }
+
+    #[test]
+    fn decimal_epoch_seconds_read_exactly_as_the_float_path_does() {
+        let float_path = |t: &str| ts_from_float(t.parse::<f64>().unwrap()).unwrap();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let secs = match i % 4 {
+                0 => seed % 4_000_000_000,
+                1 => 3_999_999_000 + seed % 1000,
+                2 => 1_700_000_000 + seed % 100_000_000,
+                _ => seed % 1000,
+            };
+            let places = 1 + (seed >> 40) as usize % 6;
+            let frac = (seed >> 20) % 10u64.pow(places as u32);
+            let t = format!("{secs}.{frac:0places$}");
+            assert_eq!(epoch_seconds_with_decimals(&t), Some(float_path(&t)), "{t}");
+        }
+        for t in [
+            "4000000000.5",
+            "1.1234567",
+            "1.",
+            ".5",
+            "-1.5",
+            "1e9.5",
+            "+1.5",
+            "1.5e3",
+        ] {
+            assert_eq!(epoch_seconds_with_decimals(t), None, "{t}");
+        }
+        assert_eq!(
+            ts_from_str("1717372800.007").unwrap(),
+            float_path("1717372800.007")
+        );
     }
 }
