@@ -238,6 +238,16 @@ impl PermissionHook {
     pub fn new(grants: Arc<Grants>) -> Self {
         Self { grants }
     }
+
+    /// The refusal of a statement, if the session's user may not run it.
+    fn refusal(
+        &self,
+        client: &(impl ClientInfo + ?Sized),
+        statement: &Statement,
+        ctx: &SessionContext,
+    ) -> Option<PgWireError> {
+        check(&self.grants, &user_of(client), statement, ctx).err()
+    }
 }
 
 #[async_trait]
@@ -248,9 +258,7 @@ impl QueryHook for PermissionHook {
         ctx: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        check(&self.grants, &user_of(client), statement, ctx)
-            .err()
-            .map(Err)
+        self.refusal(client, statement, ctx).map(Err)
     }
 
     async fn handle_extended_parse_query(
@@ -259,9 +267,7 @@ impl QueryHook for PermissionHook {
         ctx: &SessionContext,
         client: &(dyn ClientInfo + Send + Sync),
     ) -> Option<PgWireResult<LogicalPlan>> {
-        check(&self.grants, &user_of(client), statement, ctx)
-            .err()
-            .map(Err)
+        self.refusal(client, statement, ctx).map(Err)
     }
 
     async fn handle_extended_query(
@@ -272,9 +278,7 @@ impl QueryHook for PermissionHook {
         ctx: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
-        check(&self.grants, &user_of(client), statement, ctx)
-            .err()
-            .map(Err)
+        self.refusal(client, statement, ctx).map(Err)
     }
 }
 

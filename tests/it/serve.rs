@@ -75,6 +75,15 @@ async fn connect(addr: SocketAddr) -> Client {
     connect_as(addr, "sigfuse", "").await.unwrap()
 }
 
+/// Rows in the test lake's `logs`, through the extended protocol.
+async fn log_count(client: &Client) -> i64 {
+    client
+        .query_one("SELECT count(*) FROM logs", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
 fn code_of(e: &tokio_postgres::Error) -> String {
     e.as_db_error()
         .map(|d| d.code().code().to_string())
@@ -246,12 +255,7 @@ async fn tokio_postgres_types_parameters_and_errors() {
         assert_eq!(code_of(&e), code, "{sql}: {e}");
         let e = client.query(sql, &[]).await.expect_err(sql);
         assert_eq!(code_of(&e), code, "{sql} (extended): {e}");
-        let n: i64 = client
-            .query_one("SELECT count(*) FROM logs", &[])
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(n, 7200);
+        assert_eq!(log_count(&client).await, 7200);
     }
 
     // Empty and comment-only queries, multi-statement simple queries, transactions.
@@ -341,12 +345,7 @@ async fn passwords_roles_and_least_privilege() {
         assert_eq!(code_of(&e), "28P01", "{user}: {e}");
     }
     let ana = connect_as(server.addr, "ana", "ana-secret").await.unwrap();
-    let n: i64 = ana
-        .query_one("SELECT count(*) FROM logs", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 7200);
+    assert_eq!(log_count(&ana).await, 7200);
     ana.batch_execute("SET statement_timeout = 60000")
         .await
         .unwrap();
@@ -496,12 +495,7 @@ async fn cancel_and_statement_timeout_stop_queries() {
         .batch_execute("SET statement_timeout = 0")
         .await
         .unwrap();
-    let n: i64 = client
-        .query_one("SELECT count(*) FROM logs", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 7200);
+    assert_eq!(log_count(&client).await, 7200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -555,19 +549,9 @@ async fn faults_leave_the_server_serving_others() {
         .unwrap_err();
     assert_eq!(code_of(&e), "53200", "{e}");
 
-    let n: i64 = steady
-        .query_one("SELECT count(*) FROM logs", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 7200);
+    assert_eq!(log_count(&steady).await, 7200);
     let fresh = connect(server.addr).await;
-    let n: i64 = fresh
-        .query_one("SELECT count(*) FROM logs", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 7200);
+    assert_eq!(log_count(&fresh).await, 7200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
