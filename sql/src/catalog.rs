@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray};
-use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
@@ -50,6 +50,9 @@ pub fn install(ctx: &SessionContext) -> Result<()> {
             Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(text.clone()))))
         }),
     ));
+    for udf in server_state_functions() {
+        ctx.register_udf(udf);
+    }
     ctx.register_udf(current_setting());
     ctx.register_udf(set_config());
     for udf in psql_functions() {
@@ -100,8 +103,11 @@ fn psql_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
                     .collect::<StringArray>(),
             )
         }),
-        // Every function sigfuse has is on the search path.
+        // Every function and type sigfuse has is on the search path.
         oid_to("pg_function_is_visible", DataType::Boolean, |a| {
+            Arc::new(BooleanArray::from(vec![true; a.len()]))
+        }),
+        oid_to("pg_type_is_visible", DataType::Boolean, |a| {
             Arc::new(BooleanArray::from(vec![true; a.len()]))
         }),
         // Lake tables have no fixed size; psql prints an empty cell.
@@ -117,6 +123,35 @@ fn psql_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
         oid_to("pg_get_function_arguments", DataType::Utf8, |a| {
             Arc::new(StringArray::from(vec![Some(""); a.len()]))
         }),
+    ]
+}
+
+/// Questions about the server itself that tools ask at start-up (DataGrip, Tableau): it is a
+/// primary, started when this process started, and holds no advisory locks.
+fn server_state_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
+    let started_ns = chrono::Utc::now().timestamp_nanos_opt();
+    let constant = |name: &str, out: DataType, value: ScalarValue| {
+        create_udf(
+            name,
+            vec![],
+            out,
+            Volatility::Stable,
+            Arc::new(move |_: &[ColumnarValue]| Ok(ColumnarValue::Scalar(value.clone()))),
+        )
+    };
+    let utc = Some(Arc::from("+00:00"));
+    vec![
+        constant(
+            "pg_is_in_recovery",
+            DataType::Boolean,
+            ScalarValue::Boolean(Some(false)),
+        ),
+        constant(
+            "pg_postmaster_start_time",
+            DataType::Timestamp(TimeUnit::Nanosecond, utc.clone()),
+            ScalarValue::TimestampNanosecond(started_ns, utc),
+        ),
+        constant("pg_advisory_unlock_all", DataType::Null, ScalarValue::Null),
     ]
 }
 

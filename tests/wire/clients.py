@@ -8,6 +8,7 @@ demo lake, so the four signal tables exist and `logs` has rows.
 
 import asyncio
 import datetime
+import decimal
 import sys
 
 PORT = int(sys.argv[1])
@@ -44,7 +45,22 @@ def check_psycopg3():
             assert r[:7] == (1, 2, 3, 1.5, 2.5, True, "x"), r
             assert r[7].tzinfo is not None, r[7]
             assert r[8] == [1.0, 2.0], r[8]
-        ok("psycopg 3: version, parameters, binary types, timestamptz, float4[]")
+        # interval, numeric, bytea, date and arrays, in text and in binary.
+        for binary in (False, True):
+            with conn.cursor(binary=binary) as cur:
+                cur.execute(
+                    "SELECT INTERVAL '1 day 2 hours', CAST(1.25 AS DECIMAL(10,2)), "
+                    "CAST('abc' AS BYTEA), CAST('2024-06-03' AS DATE), make_array('a', 'b'), "
+                    "make_array(1, 2)"
+                )
+                r = cur.fetchone()
+                assert r[0] == datetime.timedelta(days=1, hours=2), r
+                assert r[1] == decimal.Decimal("1.25"), r
+                assert bytes(r[2]) == b"abc", r
+                assert r[3] == datetime.date(2024, 6, 3), r
+                assert r[4] == ["a", "b"] and r[5] == [1, 2], r
+        ok("psycopg 3: version, parameters, binary types, timestamptz, float4[], interval, "
+           "numeric, bytea, date, text[], int8[] (text and binary)")
         # Errors carry SQLSTATE and the connection stays usable.
         try:
             conn.execute("SELECT * FROM no_such_table")
