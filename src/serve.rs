@@ -73,7 +73,18 @@ pub async fn run(
         p.exists().then_some(p)
     });
     let users = match &users_path {
-        Some(p) => Some(Users::load(p).map_err(|e| anyhow!(e))?),
+        Some(p) => {
+            let users = Users::load(p).map_err(|e| anyhow!(e))?;
+            // A users file means passwords are wanted: never fall back to trust because it is
+            // empty (say, after the last `sigfuse user remove`).
+            if users.is_empty() {
+                anyhow::bail!(
+                    "users file {} has no users: add one with `sigfuse user add NAME --role …`",
+                    p.display()
+                );
+            }
+            Some(users)
+        }
         None => None,
     };
     if is_default_lake {

@@ -48,20 +48,24 @@ fn rewrite(expr: Expr) -> Result<Transformed<Expr>> {
         let Some(escape) = like.escape_char.filter(|c| *c != '\\') else {
             return Ok(Transformed::no(e));
         };
-        let text = match like.pattern.as_ref() {
-            Expr::Literal(ScalarValue::Utf8(Some(s)), _)
-            | Expr::Literal(ScalarValue::Utf8View(Some(s)), _)
-            | Expr::Literal(ScalarValue::LargeUtf8(Some(s)), _) => s.clone(),
+        // The pattern keeps its string type: coercion has already matched it to the column.
+        let pattern = match like.pattern.as_ref() {
+            Expr::Literal(ScalarValue::Utf8(Some(s)), _) => {
+                ScalarValue::Utf8(Some(to_backslash(s, escape)))
+            }
+            Expr::Literal(ScalarValue::Utf8View(Some(s)), _) => {
+                ScalarValue::Utf8View(Some(to_backslash(s, escape)))
+            }
+            Expr::Literal(ScalarValue::LargeUtf8(Some(s)), _) => {
+                ScalarValue::LargeUtf8(Some(to_backslash(s, escape)))
+            }
             _ => return Ok(Transformed::no(e)),
         };
         let Expr::Like(like) = e else {
-            unreachable!("matched above")
+            return Ok(Transformed::no(e));
         };
         Ok(Transformed::yes(Expr::Like(Like {
-            pattern: Box::new(Expr::Literal(
-                ScalarValue::Utf8(Some(to_backslash(&text, escape))),
-                None,
-            )),
+            pattern: Box::new(Expr::Literal(pattern, None)),
             escape_char: Some('\\'),
             ..like
         })))
@@ -115,5 +119,15 @@ mod tests {
             .to_string();
         assert!(text.contains("pgx") && text.contains("public"), "{text}");
         assert!(!text.contains("pg_catalog"), "{text}");
+        // Columns read from Parquet are Utf8View; the pattern must stay that type.
+        ctx.sql("CREATE TABLE v AS SELECT arrow_cast(s, 'Utf8View') AS s FROM (VALUES ('50%'), ('50x')) t(s)")
+            .await
+            .unwrap();
+        let sql = "SELECT count(*) AS n FROM v WHERE s LIKE '50#%' ESCAPE '#'";
+        let rows = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&rows)
+            .unwrap()
+            .to_string();
+        assert!(text.contains("| 1 |"), "{text}");
     }
 }

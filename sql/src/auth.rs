@@ -307,14 +307,12 @@ impl StartupHandler for Startup {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        if let (Some((code, message)), PgWireFrontendMessage::Startup(_)) = (&self.refuse, &message)
-        {
+        // Checked on every start-up message, not only on `Startup`: pgwire's SASL handler would
+        // take a password message that arrives first.
+        if let Some((code, message)) = &self.refuse {
             return Err(fatal(code, message.clone()));
         }
-        if self.tls_only
-            && !client.is_secure()
-            && matches!(message, PgWireFrontendMessage::Startup(_))
-        {
+        if self.tls_only && !client.is_secure() {
             return Err(fatal(
                 code::INVALID_AUTHORIZATION,
                 "this server accepts only TLS connections: connect with sslmode=require".into(),

@@ -13,7 +13,11 @@ use datafusion::common::ParamValues;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DFStatement;
-use datafusion::sql::sqlparser::ast::{Set, Statement};
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    ObjectName, Query, Reset, Set, SetExpr, Statement, Visit, Visitor,
+};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
@@ -115,7 +119,67 @@ static EMPTY_WORD: datafusion::sql::sqlparser::tokenizer::Word =
         keyword: Keyword::NoKeyword,
     };
 
+/// A setting's name as DataFusion reads it: parts unquoted, joined by dots, lower case.
+fn setting_name(name: &ObjectName) -> String {
+    name.0
+        .iter()
+        .map(|part| match part.as_ident() {
+            Some(ident) => ident.value.to_ascii_lowercase(),
+            None => part.to_string().to_ascii_lowercase(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Settings of the runtime (memory pool, spill space) are shared by every session.
+fn is_shared_setting(name: &ObjectName) -> bool {
+    setting_name(name).starts_with("datafusion.runtime")
+}
+
+/// Finds writes hidden inside a statement that reads: `SELECT … INTO`, and data-modifying
+/// bodies anywhere (CTEs, subqueries, set operations, `DECLARE … FOR`, `EXPLAIN`, `PREPARE`).
+struct FindsWrites;
+
+fn body_writes(body: &SetExpr) -> bool {
+    match body {
+        SetExpr::Select(select) => select.into.is_some(),
+        SetExpr::SetOperation { left, right, .. } => body_writes(left) || body_writes(right),
+        SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => true,
+        _ => false,
+    }
+}
+
+impl Visitor for FindsWrites {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        if body_writes(&query.body) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+
+    fn pre_visit_statement(&mut self, statement: &Statement) -> ControlFlow<()> {
+        if need_at_top(statement) == Need::Write {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+}
+
+/// What a statement needs, looking at it and at every statement and query nested in it.
 fn need(statement: &Statement) -> Need {
+    if statement.visit(&mut FindsWrites).is_break() {
+        Need::Write
+    } else {
+        Need::Read
+    }
+}
+
+/// What a statement needs by its own kind (nested parts are the visitor's).
+fn need_at_top(statement: &Statement) -> Need {
     match statement {
         Statement::Query(_)
         | Statement::ExplainTable { .. }
@@ -138,23 +202,25 @@ fn need(statement: &Statement) -> Need {
         | Statement::Close { .. }
         | Statement::Discard { .. }
         | Statement::Deallocate { .. }
-        | Statement::Execute { .. }
-        | Statement::Reset(_) => Need::Read,
-        Statement::Explain { statement, .. } | Statement::Prepare { statement, .. } => {
-            need(statement)
-        }
-        // Session settings are per connection, but the runtime (memory pool, spill space) is
-        // shared by every session, so only admins may change it.
-        Statement::Set(set) => match set {
-            Set::SingleAssignment { variable, .. }
-                if variable
-                    .to_string()
-                    .to_ascii_lowercase()
-                    .starts_with("datafusion.runtime") =>
-            {
+        | Statement::Explain { .. }
+        | Statement::Prepare { .. } => Need::Read,
+        Statement::Execute { immediate, .. } => {
+            if *immediate {
                 Need::Write
+            } else {
+                Need::Read
             }
+        }
+        // Session settings are per connection, but the runtime is shared by every session, so
+        // only admins may change or reset it.
+        Statement::Set(set) => match set {
+            Set::SingleAssignment { variable, .. } if is_shared_setting(variable) => Need::Write,
             _ => Need::Read,
+        },
+        Statement::Reset(reset) => match &reset.reset {
+            Reset::ALL => Need::Write,
+            Reset::ConfigurationParameter(name) if is_shared_setting(name) => Need::Write,
+            Reset::ConfigurationParameter(_) => Need::Read,
         },
         _ => Need::Write,
     }
@@ -331,6 +397,8 @@ mod tests {
             "BEGIN",
             "COMMIT",
             "DECLARE c CURSOR FOR SELECT 1",
+            "RESET statement_timeout",
+            "SELECT * FROM (SELECT 1 AS a) s WHERE a IN (SELECT 1)",
         ] {
             check(&g, "ana", &parse(sql), &ctx).unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
@@ -341,6 +409,17 @@ mod tests {
             "DROP TABLE t",
             "EXPLAIN ANALYZE INSERT INTO t VALUES (1)",
             "SET datafusion.runtime.memory_limit = '100G'",
+            "SET \"datafusion.runtime.memory_limit\" = '100G'",
+            "SET datafusion.\"runtime\".temp_directory = '/tmp/x'",
+            "RESET datafusion.runtime.memory_limit",
+            "RESET ALL",
+            "SELECT 1 INTO made_by_analyst",
+            "WITH x AS (SELECT 1) SELECT * INTO t2 FROM x",
+            "SELECT * FROM (SELECT 1 INTO t3) s",
+            "SELECT 1 UNION SELECT 2 INTO t4",
+            "DECLARE c CURSOR FOR SELECT 1 INTO t5",
+            "EXPLAIN ANALYZE SELECT 1 INTO t6",
+            "PREPARE p AS SELECT 1 INTO t7",
         ] {
             let e = check(&g, "ana", &parse(sql), &ctx).expect_err(sql);
             let info = datafusion_postgres::pgwire::error::ErrorInfo::from(e);

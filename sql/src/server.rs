@@ -172,7 +172,12 @@ impl Server {
     ///
     /// Refuses to listen beyond loopback without authentication.
     pub async fn bind(base: SessionContext, options: ServeOptions) -> Result<Self, String> {
-        let users = options.users.filter(|u| !u.is_empty()).map(Arc::new);
+        let users = match options.users {
+            Some(u) if u.is_empty() => {
+                return Err("the users file has no users: add one with `sigfuse user add`".into());
+            }
+            other => other.map(Arc::new),
+        };
         let tls = match &options.tls {
             Some((cert, key)) => Some(tls_acceptor(cert, key)?),
             None if options.tls_only => {

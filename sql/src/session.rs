@@ -236,7 +236,11 @@ impl Stream for Guarded {
                 if let Some(e) = self.stop.check() {
                     return self.end(e);
                 }
-                let _ = self.signal.as_mut().poll(cx);
+                if self.signal.as_mut().poll(cx).is_ready() {
+                    // The stop came between the check and this poll.
+                    let e = self.stop.check().unwrap_or_else(Stop::canceled);
+                    return self.end(e);
+                }
                 Poll::Pending
             }
         }

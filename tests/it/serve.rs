@@ -355,6 +355,10 @@ async fn passwords_roles_and_least_privilege() {
         "CREATE MODEL m KIND baseline AS SELECT * FROM logs",
         "COPY (SELECT 1) TO '/tmp/sigfuse-should-not-exist.csv'",
         "DROP TABLE logs",
+        "SELECT 1 INTO made_by_analyst",
+        "DECLARE c CURSOR FOR SELECT 1 INTO made_by_cursor",
+        "SET \"datafusion.runtime.memory_limit\" = '1T'",
+        "RESET datafusion.runtime.memory_limit",
     ] {
         let e = ana.simple_query(sql).await.expect_err(sql);
         assert_eq!(code_of(&e), "42501", "{sql}: {e}");
