@@ -25,6 +25,7 @@ use datafusion_postgres::pgwire::messages::startup::SecretKey;
 use datafusion_postgres::pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use futures::Sink;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::roles::{Grant, Role};
 use crate::sqlstate::code;
@@ -194,6 +195,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
+/// The key unknown users' mock salts are derived from; new in every process.
+static MOCK_KEY: std::sync::LazyLock<[u8; 32]> = std::sync::LazyLock::new(rand::random);
+
 /// SCRAM's source of salted passwords.
 #[derive(Debug)]
 pub struct UsersAuthSource {
@@ -217,15 +221,21 @@ impl AuthSource for UsersAuthSource {
             ))
         });
         Ok(stored.unwrap_or_else(|| {
-            // An unknown user goes through the same exchange with a random secret and fails at
-            // the proof, so a client cannot tell unknown users from wrong passwords.
-            log::warn!(
-                "failed login: unknown user \"{name}\" from {}",
-                login.host()
-            );
-            let salt: [u8; 16] = rand::random();
-            let secret: [u8; 32] = rand::random();
-            Password::new(Some(salt.to_vec()), secret.to_vec())
+            // An unknown user goes through the same exchange and fails at the proof. Its salt
+            // and secret are derived from the name with a key of this process, so they stay the
+            // same from one attempt to the next, as a real user's do: names cannot be probed.
+            log::warn!("failed login: unknown user {name:?} from {}", login.host());
+            let derive = |what: &[u8]| {
+                let mut h = Sha256::new();
+                h.update(*MOCK_KEY);
+                h.update(what);
+                h.update(name.as_bytes());
+                h.finalize()
+            };
+            Password::new(
+                Some(derive(b"salt")[..16].to_vec()),
+                derive(b"secret").to_vec(),
+            )
         }))
     }
 }
@@ -377,6 +387,27 @@ mod tests {
             twins.users["a"].salted_password,
             twins.users["b"].salted_password
         );
+    }
+
+    #[tokio::test]
+    async fn unknown_users_get_a_stable_mock_salt() {
+        let mut users = Users::default();
+        users.set("ana", "pw", Role::Analyst, vec![]);
+        let source = UsersAuthSource::new(Arc::new(users));
+        let ask = |name: &'static str| {
+            let source = &source;
+            async move {
+                let login = LoginInfo::new(Some(name), None, "127.0.0.1".into());
+                source.get_password(&login).await.unwrap()
+            }
+        };
+        let (a, b, c) = (ask("ghost").await, ask("ghost").await, ask("other").await);
+        assert_eq!(a.salt(), b.salt());
+        assert_eq!(a.password(), b.password());
+        assert_ne!(a.salt(), c.salt());
+        assert_eq!(a.salt().map(<[u8]>::len), Some(16));
+        let real = ask("ana").await;
+        assert_eq!(real.salt().map(<[u8]>::len), Some(16));
     }
 
     #[test]

@@ -196,27 +196,27 @@ impl ErrorHandler for SqlStateErrors {
                     (code::INTERNAL_ERROR, inner.to_string())
                 };
                 if code == code::INTERNAL_ERROR {
-                    log::error!("internal error for {user}@{addr}: {message}");
+                    log::error!("internal error for {user:?}@{addr}: {message}");
                     *error = user_error(code, "internal error; the detail is in the server log");
                 } else {
-                    log::debug!("{code} for {user}@{addr}: {message}");
+                    log::debug!("{code} for {user:?}@{addr}: {message}");
                     *error = user_error(code, message);
                 }
             }
             PgWireError::InvalidPassword(name) => {
-                log::warn!("failed login: wrong password for user \"{name}\" from {addr}");
+                log::warn!("failed login: wrong password for user {name:?} from {addr}");
             }
             PgWireError::UserError(info) => {
                 if info.code.starts_with("28") {
                     log::warn!(
-                        "failed login for user \"{user}\" from {addr}: {}",
+                        "failed login for user {user:?} from {addr}: {}",
                         info.message
                     );
                 } else {
-                    log::debug!("{} for {user}@{addr}: {}", info.code, info.message);
+                    log::debug!("{} for {user:?}@{addr}: {}", info.code, info.message);
                 }
             }
-            other => log::info!("{user}@{addr}: {other}"),
+            other => log::info!("{user:?}@{addr}: {other}"),
         }
     }
 }
