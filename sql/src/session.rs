@@ -381,7 +381,32 @@ impl ExtendedQueryHandler for Session {
     }
 }
 
-/// datafusion-postgres's parser with the model-statement check in front.
+/// Statements in a text: `;`-separated pieces with anything but whitespace and comments.
+fn statement_count(sql: &str) -> usize {
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else {
+        // Let the parser report what is wrong.
+        return 1;
+    };
+    let mut count = 0;
+    let mut in_statement = false;
+    for token in tokens {
+        match token {
+            Token::SemiColon => in_statement = false,
+            Token::Whitespace(_) => {}
+            _ if !in_statement => {
+                in_statement = true;
+                count += 1;
+            }
+            _ => {}
+        }
+    }
+    count
+}
+
+/// datafusion-postgres's parser with the model-statement and one-statement checks in front
+/// (like PostgreSQL, a prepared statement holds one command).
 pub struct GuardedParser {
     inner: Arc<Parser>,
     grants: Arc<Grants>,
@@ -401,6 +426,12 @@ impl QueryParser for GuardedParser {
         C: ClientInfo + Unpin + Send + Sync,
     {
         model_statement(&self.grants, client, sql)?;
+        if statement_count(sql) > 1 {
+            return Err(user_error(
+                code::SYNTAX_ERROR,
+                "cannot insert multiple commands into a prepared statement",
+            ));
+        }
         self.inner.parse_sql(client, sql, types).await
     }
 
@@ -414,5 +445,20 @@ impl QueryParser for GuardedParser {
         column_format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
         self.inner.get_result_schema(stmt, column_format)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_counted_like_postgres_does() {
+        assert_eq!(statement_count("SELECT 1"), 1);
+        assert_eq!(statement_count("SELECT 1;"), 1);
+        assert_eq!(statement_count("SELECT ';'; -- two"), 1);
+        assert_eq!(statement_count("SELECT 1; SELECT 2"), 2);
+        assert_eq!(statement_count("-- only a comment"), 0);
+        assert_eq!(statement_count("INSERT INTO t VALUES (1); DROP TABLE t"), 2);
     }
 }
