@@ -12,11 +12,16 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use datafusion::common::ParamValues;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::sql::sqlparser::ast::Statement;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::{Set, Statement};
+use datafusion_postgres::QueryHook;
+use datafusion_postgres::hooks::HookClient;
 use datafusion_postgres::pgwire::api::portal::{Format, Portal, PortalExecutionState};
 use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use datafusion_postgres::pgwire::api::query::{send_execution_response, send_query_response};
+use datafusion_postgres::pgwire::api::results::Tag;
 use datafusion_postgres::pgwire::api::results::{
     DescribePortalResponse, FieldInfo, Response, SendableRowStream,
 };
@@ -39,8 +44,89 @@ use crate::sqlstate::{code, user_error};
 /// The statement type datafusion-postgres keeps for prepared statements.
 pub type DfStatement = (String, Option<(Statement, LogicalPlan)>);
 
-/// Where datafusion-postgres's `SET statement_timeout` keeps the session's value.
+/// Where datafusion-postgres's `SHOW statement_timeout` reads the session's value (absent: 0).
 const STATEMENT_TIMEOUT_KEY: &str = "statement_timeout_ms";
+/// Where [`TimeoutHook`] keeps the session's own value, 0 meaning "no limit" (datafusion-postgres
+/// removes its key on 0, which would bring back the server's default).
+const SESSION_TIMEOUT_KEY: &str = "sigfuse.statement_timeout_ms";
+
+/// `SET statement_timeout = …` (`ms` by default, or `s`, `min`): the session's own limit, where
+/// 0 turns the server's default off, as in PostgreSQL.
+#[derive(Debug)]
+pub struct TimeoutHook;
+
+fn parse_timeout_ms(text: &str) -> Option<u64> {
+    let text = text.trim().trim_matches('\'').trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    match unit.trim() {
+        "" | "ms" => Some(n),
+        "s" => Some(n * 1000),
+        "min" => Some(n * 60_000),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl QueryHook for TimeoutHook {
+    async fn handle_simple_query(
+        &self,
+        statement: &Statement,
+        _ctx: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        let Statement::Set(Set::SingleAssignment {
+            variable, values, ..
+        }) = statement
+        else {
+            return None;
+        };
+        if !variable
+            .to_string()
+            .eq_ignore_ascii_case("statement_timeout")
+        {
+            return None;
+        }
+        let text = values.first().map(ToString::to_string).unwrap_or_default();
+        let Some(ms) = parse_timeout_ms(&text) else {
+            return Some(Err(user_error(
+                code::INVALID_PARAMETER_VALUE,
+                format!("invalid value for parameter \"statement_timeout\": {text}"),
+            )));
+        };
+        let metadata = client.metadata_mut();
+        metadata.insert(SESSION_TIMEOUT_KEY.to_string(), ms.to_string());
+        if ms == 0 {
+            metadata.remove(STATEMENT_TIMEOUT_KEY);
+        } else {
+            metadata.insert(STATEMENT_TIMEOUT_KEY.to_string(), ms.to_string());
+        }
+        Some(Ok(Response::Execution(Tag::new("SET"))))
+    }
+
+    async fn handle_extended_parse_query(
+        &self,
+        _statement: &Statement,
+        _ctx: &SessionContext,
+        _client: &(dyn ClientInfo + Send + Sync),
+    ) -> Option<PgWireResult<LogicalPlan>> {
+        None
+    }
+
+    async fn handle_extended_query(
+        &self,
+        statement: &Statement,
+        _plan: &LogicalPlan,
+        _params: &ParamValues,
+        ctx: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        self.handle_simple_query(statement, ctx, client).await
+    }
+}
 
 /// The running statement of a connection, so a cancel request can stop it.
 #[derive(Debug, Default)]
@@ -94,8 +180,13 @@ impl Session {
     /// The limit on the statement about to run: the session's `statement_timeout`, else the
     /// server's default.
     fn timeout(&self, client: &impl ClientInfo) -> Option<Duration> {
-        match client.metadata().get(STATEMENT_TIMEOUT_KEY) {
-            Some(ms) => ms.parse().ok().map(Duration::from_millis),
+        match client
+            .metadata()
+            .get(SESSION_TIMEOUT_KEY)
+            .and_then(|ms| ms.parse::<u64>().ok())
+        {
+            Some(0) => None,
+            Some(ms) => Some(Duration::from_millis(ms)),
             None => self.default_timeout,
         }
     }
@@ -451,6 +542,16 @@ impl QueryParser for GuardedParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_parse_like_postgres() {
+        assert_eq!(parse_timeout_ms("0"), Some(0));
+        assert_eq!(parse_timeout_ms("'250'"), Some(250));
+        assert_eq!(parse_timeout_ms("'5s'"), Some(5000));
+        assert_eq!(parse_timeout_ms("'2min'"), Some(120_000));
+        assert_eq!(parse_timeout_ms("'soon'"), None);
+        assert_eq!(parse_timeout_ms("'5h'"), None);
+    }
 
     #[test]
     fn statements_are_counted_like_postgres_does() {

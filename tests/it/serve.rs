@@ -499,7 +499,36 @@ async fn cancel_and_statement_timeout_stop_queries() {
         .batch_execute("SET statement_timeout = 0")
         .await
         .unwrap();
+    let e = client
+        .simple_query("SET statement_timeout = 'soon'")
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "22023", "{e}");
     assert_eq!(log_count(&client).await, 7200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_turns_the_server_default_timeout_off_with_zero() {
+    let server = start(
+        ServeOptions {
+            statement_timeout: Some(Duration::from_millis(50)),
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
+    let client = connect(server.addr).await;
+    // The server's 50 ms default stops a query that counts 20 M generated rows …
+    let slow = "SELECT count(*) FROM generate_series(1, 20000000)";
+    let e = client.simple_query(slow).await.unwrap_err();
+    assert_eq!(code_of(&e), "57014", "{e}");
+    // … and a session's 0 means no limit, in both protocols.
+    client
+        .batch_execute("SET statement_timeout = 0")
+        .await
+        .unwrap();
+    client.simple_query(slow).await.unwrap();
+    client.query(slow, &[]).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
