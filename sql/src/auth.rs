@@ -146,9 +146,7 @@ impl Users {
 
     /// Users and their rights, by name.
     pub fn grants_sorted(&self) -> Vec<(String, Grant)> {
-        let mut all: Vec<_> = self.grants().into_iter().collect();
-        all.sort_by(|a, b| a.0.cmp(&b.0));
-        all
+        self.each_grant().collect()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -161,18 +159,20 @@ impl Users {
 
     /// Every user's rights.
     pub fn grants(&self) -> HashMap<String, Grant> {
-        self.users
-            .iter()
-            .map(|(name, e)| {
-                (
-                    name.clone(),
-                    Grant {
-                        role: e.role,
-                        schemas: e.schemas.clone(),
-                    },
-                )
-            })
-            .collect()
+        self.each_grant().collect()
+    }
+
+    /// Users' rights in name order (the file's map is sorted).
+    fn each_grant(&self) -> impl Iterator<Item = (String, Grant)> + '_ {
+        self.users.iter().map(|(name, e)| {
+            (
+                name.clone(),
+                Grant {
+                    role: e.role,
+                    schemas: e.schemas.clone(),
+                },
+            )
+        })
     }
 }
 

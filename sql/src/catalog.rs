@@ -174,10 +174,6 @@ fn setting(name: &str) -> Option<String> {
     })
 }
 
-fn text_args(args: &[ColumnarValue]) -> Result<Vec<ArrayRef>> {
-    ColumnarValue::values_to_arrays(args)
-}
-
 /// `current_setting(name)`.
 fn current_setting() -> datafusion::logical_expr::ScalarUDF {
     create_udf(
@@ -186,7 +182,7 @@ fn current_setting() -> datafusion::logical_expr::ScalarUDF {
         DataType::Utf8,
         Volatility::Stable,
         Arc::new(|args: &[ColumnarValue]| {
-            let arrays = text_args(args)?;
+            let arrays = ColumnarValue::values_to_arrays(args)?;
             let names = arrays[0].as_string::<i32>();
             let values = names
                 .iter()
@@ -213,7 +209,7 @@ fn set_config() -> datafusion::logical_expr::ScalarUDF {
         DataType::Utf8,
         Volatility::Volatile,
         Arc::new(|args: &[ColumnarValue]| {
-            let arrays = text_args(args)?;
+            let arrays = ColumnarValue::values_to_arrays(args)?;
             let names = arrays[0].as_string::<i32>();
             let values = arrays[1].as_string::<i32>();
             let out = names
@@ -247,7 +243,7 @@ fn size_pretty(bytes: i64) -> String {
 
 /// A connection's own context: shares tables, functions, caches and the memory pool with the
 /// base, but has its own settings, so one client's `SET` never reaches another.
-pub fn for_connection(base: &SessionContext, pid: i32) -> Result<SessionContext, DataFusionError> {
+pub fn for_connection(base: &SessionContext, pid: i32) -> SessionContext {
     let ctx = SessionContext::new_with_state(base.state());
     ctx.register_udf(create_udf(
         "pg_backend_pid",
@@ -258,7 +254,7 @@ pub fn for_connection(base: &SessionContext, pid: i32) -> Result<SessionContext,
             Ok(ColumnarValue::Scalar(ScalarValue::Int32(Some(pid))))
         }),
     ));
-    Ok(ctx)
+    ctx
 }
 
 #[cfg(test)]

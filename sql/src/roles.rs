@@ -96,28 +96,31 @@ enum Need {
 /// Statements about models (`CREATE|DROP|ALTER MODEL`) are not SQL the parser knows; they are
 /// recognised by their first two words so that rights are checked before anything else.
 pub fn is_model_statement(sql: &str) -> bool {
+    // Every simple query and Parse passes here: skip the tokenizer unless the word is present.
+    if !sql
+        .as_bytes()
+        .windows(5)
+        .any(|w| w.eq_ignore_ascii_case(b"model"))
+    {
+        return false;
+    }
     let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else {
         return false;
     };
-    let mut words = tokens.iter().filter_map(|t| match t {
-        Token::Word(w) => Some(w),
-        Token::Whitespace(_) => None,
-        _ => Some(&EMPTY_WORD),
-    });
-    let first = words.next().map(|w| w.keyword);
-    let second = words.next().map(|w| w.value.to_ascii_lowercase());
-    matches!(
-        first,
-        Some(Keyword::CREATE | Keyword::DROP | Keyword::ALTER)
-    ) && second.as_deref() == Some("model")
+    let mut words = tokens
+        .iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .take(2);
+    match (words.next(), words.next()) {
+        (Some(Token::Word(first)), Some(Token::Word(second))) => {
+            matches!(
+                first.keyword,
+                Keyword::CREATE | Keyword::DROP | Keyword::ALTER
+            ) && second.value.eq_ignore_ascii_case("model")
+        }
+        _ => false,
+    }
 }
-
-static EMPTY_WORD: datafusion::sql::sqlparser::tokenizer::Word =
-    datafusion::sql::sqlparser::tokenizer::Word {
-        value: String::new(),
-        quote_style: None,
-        keyword: Keyword::NoKeyword,
-    };
 
 /// A setting's name as DataFusion reads it: parts unquoted, joined by dots, lower case.
 fn setting_name(name: &ObjectName) -> String {
@@ -243,7 +246,7 @@ pub fn check(
     let Some(grant) = grants.of(user) else {
         return Err(denied(user, "the user has no role"));
     };
-    if need(statement) == Need::Write && grant.role != Role::Admin {
+    if grant.role != Role::Admin && need(statement) == Need::Write {
         let verb = statement.to_string();
         let verb: String = verb
             .split_whitespace()

@@ -257,13 +257,7 @@ impl Server {
                     pid,
                     secret: rand::random(),
                 };
-                let connection = match connection(&shared, key.clone(), permit.is_none()) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        log::error!("cannot set up a session for {peer}: {e}");
-                        return;
-                    }
-                };
+                let connection = connection(&shared, key.clone(), permit.is_none());
                 let tls = shared.tls.clone();
                 if let Err(e) = process_socket(socket, tls, Arc::new(connection)).await {
                     log::info!("connection from {peer} ended: {e}");
@@ -280,8 +274,8 @@ impl Server {
     }
 }
 
-fn connection(shared: &Shared, key: BackendKey, over_limit: bool) -> Result<Connection, String> {
-    let ctx = catalog::for_connection(&shared.base, key.pid).map_err(|e| e.to_string())?;
+fn connection(shared: &Shared, key: BackendKey, over_limit: bool) -> Connection {
+    let ctx = catalog::for_connection(&shared.base, key.pid);
     let hooks: Vec<Arc<dyn QueryHook>> = vec![
         Arc::new(PermissionHook::new(Arc::clone(&shared.grants))),
         Arc::new(CursorStatementHook),
@@ -318,9 +312,9 @@ fn connection(shared: &Shared, key: BackendKey, over_limit: bool) -> Result<Conn
             ),
         ));
     }
-    Ok(Connection {
+    Connection {
         session: Arc::new(session),
         startup: Arc::new(startup),
         running: Arc::clone(&shared.running),
-    })
+    }
 }

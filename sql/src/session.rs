@@ -517,7 +517,7 @@ impl QueryParser for GuardedParser {
         C: ClientInfo + Unpin + Send + Sync,
     {
         model_statement(&self.grants, client, sql)?;
-        if statement_count(sql) > 1 {
+        if sql.contains(';') && statement_count(sql) > 1 {
             return Err(user_error(
                 code::SYNTAX_ERROR,
                 "cannot insert multiple commands into a prepared statement",
