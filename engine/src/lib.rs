@@ -12,13 +12,17 @@
 //! | [`config`] | reading those settings from `sigfuse.toml` |
 //! | [`Engine`] | an opened lake plus the session built over it |
 //! | [`like_escape`] | optimizer rule: `LIKE … ESCAPE 'c'` for any `c`, as SQL tools send it |
+//! | [`gapfill`] | `time_bucket_gapfill` with `locf`/`interpolate`: analyzer rule, logical node, `GapFillExec` |
+//! | [`planner`] | the query planner: DataFusion's plus our extension planners |
 //! | [`split_statements`] | splits a script into statements for one-by-one execution |
 //!
 //! It does not speak a wire protocol (that is `sigfuse-sql`) and does not parse sources (that is
 //! `sigfuse-storage`).
 
 pub mod config;
+pub mod gapfill;
 pub mod like_escape;
+pub mod planner;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +31,7 @@ use datafusion::common::Result;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
@@ -71,13 +76,21 @@ impl Engine {
         if let Some(limit) = config.memory_limit {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }
-        let mut ctx = SessionContext::new_with_config_rt(session_config, runtime.build_arc()?);
+        let state = SessionStateBuilder::new()
+            .with_config(session_config)
+            .with_runtime_env(runtime.build_arc()?)
+            .with_default_features()
+            .with_query_planner(Arc::new(planner::SigfuseQueryPlanner))
+            .build();
+        let mut ctx = SessionContext::new_with_state(state);
         let store_url = lake.object_store_url();
         ctx.register_object_store(store_url.as_ref(), Arc::clone(lake.store()));
         for kind in SignalKind::ALL {
             ctx.register_table(kind.table_name(), Arc::new(SignalTable::new(&lake, kind)))?;
         }
         ctx.add_optimizer_rule(Arc::new(like_escape::LikeEscapeToBackslash));
+        // After type coercion (analyzer rules run in order), before any optimizer rule.
+        ctx.add_analyzer_rule(Arc::new(gapfill::GapFillRule));
         sigfuse_udfs::register_all(&mut ctx)?;
         Ok(Self { lake, ctx })
     }
