@@ -92,6 +92,13 @@ impl Engine {
         // After type coercion (analyzer rules run in order), before any optimizer rule.
         ctx.add_analyzer_rule(Arc::new(gapfill::GapFillRule));
         sigfuse_udfs::register_all(&mut ctx)?;
+        let tables = SignalKind::ALL.map(|k| k.table_name().to_string());
+        ctx.register_udtf(
+            sigfuse_udfs::time::signal_windows::NAME,
+            Arc::new(sigfuse_udfs::time::signal_windows::SignalWindows::new(
+                tables,
+            )),
+        );
         Ok(Self { lake, ctx })
     }
 

@@ -53,6 +53,7 @@ mod tests {
     #[test]
     fn docs_page_is_current() {
         let functions = crate::scalar_functions();
+        let windows = crate::time::signal_windows::SignalWindows::new(Default::default());
         let mut docs = Vec::new();
         for f in &functions {
             let doc = f.documentation();
@@ -60,6 +61,9 @@ mod tests {
             if let Some(doc) = doc {
                 docs.push((f.name(), doc));
             }
+        }
+        if let Some(doc) = windows.documentation() {
+            docs.push((crate::time::signal_windows::NAME, doc));
         }
         let rendered = markdown(docs);
         let path =
