@@ -30,7 +30,11 @@ hours, minutes…, 2000-01-01 for widths in months and years; 0 for integers). A
 an origin (`TIMESTAMP '…'`), an offset (an interval, shifting the grid) or a time zone name, \
 whose wall clock the grid then follows (`1 day` buckets start at local midnight, across DST \
 changes). Timestamps with a time zone and no time-zone argument are bucketed in UTC. The result \
-has the type of `ts`; it keeps the sort order of `ts`, so plans ordered on `ts` are not re-sorted.",
+has the type of `ts`; it keeps the sort order of `ts`, so plans ordered on `ts` are not re-sorted. \
+Checked against DuckDB's `time_bucket` on random data (tests/compare/time_windows.py); two \
+documented differences: month buckets start at the origin's day and time (DuckDB keeps only its \
+month), and with a time zone, sub-day widths follow the local wall clock (DuckDB uses a fixed grid \
+from the origin's instant; both agree for widths dividing one hour).",
     syntax_example = "time_bucket(width, ts [, origin | offset | timezone [, origin]])",
     sql_example = r#"```sql
 > SELECT time_bucket(INTERVAL '15 minutes', TIMESTAMP '2024-03-10 12:52:10') AS b;
