@@ -26,7 +26,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::common::Result;
+use datafusion::dataframe::DataFrame;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
+use datafusion::execution::context::SQLOptions;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
@@ -100,6 +102,19 @@ impl Engine {
 
     pub fn ctx(&self) -> &SessionContext {
         &self.ctx
+    }
+
+    /// Plans one statement as `SessionContext::sql` does (the session's dialect and checks)
+    /// plus sigfuse's SQL extensions that need the statement itself: ASOF joins
+    /// ([`asof::sql`]). `ctx().sql()` is DataFusion's alone and refuses `a ASOF JOIN b`.
+    pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let mut statement = state.sql_to_statement(sql, &dialect)?;
+        asof::sql::wrap_asof_joins_df(&mut statement);
+        let plan = state.statement_to_plan(statement).await?;
+        SQLOptions::new().verify_plan(&plan)?;
+        self.ctx.execute_logical_plan(plan).await
     }
 }
 

@@ -632,7 +632,9 @@ async fn asof_join_over_simple_and_extended_protocols() {
         .unwrap()
         .into_iter()
         .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some((0..2).map(|i| r.get(i).unwrap().to_string()).collect()),
+            SimpleQueryMessage::Row(r) => {
+                Some((0..2).map(|i| r.get(i).unwrap().to_string()).collect())
+            }
             _ => None,
         })
         .collect();

@@ -59,7 +59,11 @@ fn render(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, DataFusionError> 
                     .iter()
                     .map(|f| {
                         let text = f.value(row).to_string();
-                        if text.is_empty() { "(empty)".to_string() } else { text }
+                        if text.is_empty() {
+                            "(empty)".to_string()
+                        } else {
+                            text
+                        }
                     })
                     .collect(),
             );
@@ -74,14 +78,22 @@ impl AsyncDB for Db {
     type ColumnType = DefaultColumnType;
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
-        let df = self.engine.ctx().sql(sql).await.map_err(SltError)?;
+        // Engine::sql, not ctx().sql(): the former knows sigfuse's ASOF JOIN.
+        let df = self.engine.sql(sql).await.map_err(SltError)?;
         let schema = df.schema().as_arrow().clone();
         let batches = df.collect().await.map_err(SltError)?;
         if schema.fields().is_empty() {
             return Ok(DBOutput::StatementComplete(0));
         }
-        let types = schema.fields().iter().map(|f| column_type(f.data_type())).collect();
-        Ok(DBOutput::Rows { types, rows: render(&batches).map_err(SltError)? })
+        let types = schema
+            .fields()
+            .iter()
+            .map(|f| column_type(f.data_type()))
+            .collect();
+        Ok(DBOutput::Rows {
+            types,
+            rows: render(&batches).map_err(SltError)?,
+        })
     }
 
     async fn shutdown(&mut self) {}
@@ -92,7 +104,9 @@ impl AsyncDB for Db {
 }
 
 fn slt_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -107,7 +121,9 @@ fn slt_files(dir: &Path, out: &mut Vec<PathBuf>) {
 async fn fixture_lake(root: &Path) -> Lake {
     let lake = Lake::open(&format!("memory://slt-{}", rand_suffix())).expect("memory lake");
     for kind in SignalKind::ALL {
-        let file = root.join("lake").join(format!("{}.jsonl", kind.table_name()));
+        let file = root
+            .join("lake")
+            .join(format!("{}.jsonl", kind.table_name()));
         if file.exists() {
             let options = IngestOptions::new(Format::Jsonl, Some(kind));
             ingest(&lake, &options, &file.to_string_lossy(), no_progress())
@@ -121,7 +137,11 @@ async fn fixture_lake(root: &Path) -> Lake {
 fn rand_suffix() -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,5 +177,10 @@ async fn slt() {
             failures.push(format!("{}\n{}", file.display(), e.display(false)));
         }
     }
-    assert!(failures.is_empty(), "{} .slt file(s) failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} .slt file(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

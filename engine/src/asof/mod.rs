@@ -15,7 +15,7 @@
 //! | `<=` / `<` | the right row with the smallest ts at or after (strictly after) the left ts |
 //! | `ON` | optional; only `l.x = r.y` terms joined by `AND`; both sides cast to a common type |
 //! | NULLs | a NULL key or a NULL ts never matches (on either side); NULL never equals NULL |
-//! | ties | among right rows with the same keys and best ts, the first in ascending order of the right's remaining columns of plain types (numbers, strings, binary, booleans, temporal; NULLs first) — the same answer whatever the input order. DuckDB takes the first in its input order instead, so the two agree on the matched ts, not always on the other columns of tied rows |
+//! | ties | among right rows with the same keys and best ts, the first in ascending order (NULLs first) of the right's other columns that the query reads and that have plain types (numbers, strings, binary, booleans, temporal) — the same answer whatever the input order or partitioning. Columns the query does not read are pruned before the join, so they take no part. DuckDB takes the first in its input order instead: the two agree on the matched ts and keys, not always on the other columns of tied rows |
 //! | output | all left columns, then all right columns (nullable) |
 //! | floats | keys and ts compare by IEEE total order (`-0.0 < 0.0`, NaN largest) |
 //! | work | both inputs sorted by (keys, ts) — the planner adds the sorts, which spill — and, with keys, hash-partitioned by the keys so partitions run in parallel; then one merge pass: O((n + m) log) in all |
