@@ -236,6 +236,18 @@ impl ExecutionPlan for AsofJoinExec {
         }
         let ls = self.left.schema();
         let rs = self.right.schema();
+        let (lt, rt) = (self.left_ts.data_type(&ls)?, self.right_ts.data_type(&rs)?);
+        if lt != rt {
+            return internal_err!("AsofJoinExec: ts types differ after planning: {lt} and {rt}");
+        }
+        for (l, r) in &self.on {
+            let (lk, rk) = (l.data_type(&ls)?, r.data_type(&rs)?);
+            if lk != rk {
+                return internal_err!(
+                    "AsofJoinExec: key types differ after planning: {lk} and {rk}"
+                );
+            }
+        }
         let key_types = |side: &SchemaRef, pick: fn(&Key) -> &Arc<dyn PhysicalExpr>| {
             self.on
                 .iter()
@@ -246,13 +258,13 @@ impl ExecutionPlan for AsofJoinExec {
             self.on.iter().map(|(l, _)| Arc::clone(l)).collect(),
             Arc::clone(&self.left_ts),
             key_types(&ls, |k| &k.0)?,
-            self.left_ts.data_type(&ls)?,
+            lt,
         )?;
         let right_enc = Encoder::new(
             self.on.iter().map(|(_, r)| Arc::clone(r)).collect(),
             Arc::clone(&self.right_ts),
             key_types(&rs, |k| &k.1)?,
-            self.right_ts.data_type(&rs)?,
+            rt,
         )?;
         let reservation = MemoryConsumer::new(format!("AsofJoinExec[{partition}]"))
             .register(context.memory_pool());

@@ -7,13 +7,14 @@
 //! built, or holding the current candidate, are kept, and their memory is reserved from the
 //! pool, so a key with millions of right rows costs no more memory than one with a few.
 
+use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, new_null_array};
-use datafusion::arrow::buffer::NullBuffer;
-use datafusion::arrow::compute::{SortOptions, interleave};
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, new_null_array};
+use datafusion::arrow::buffer::{NullBuffer, ScalarBuffer};
+use datafusion::arrow::compute::{SortOptions, cast, interleave};
+use datafusion::arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use datafusion::arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::{Result, internal_err};
 use datafusion::execution::memory_pool::MemoryReservation;
@@ -37,7 +38,8 @@ pub struct Encoder {
     keys: Vec<Arc<dyn PhysicalExpr>>,
     ts: Arc<dyn PhysicalExpr>,
     key_rows: Option<RowConverter>,
-    ts_rows: RowConverter,
+    /// `None`: the ts compares as `i64`.
+    ts_rows: Option<RowConverter>,
 }
 
 impl Encoder {
@@ -57,7 +59,13 @@ impl Encoder {
                     .collect(),
             )?)
         };
-        let ts_rows = RowConverter::new(vec![SortField::new_with_options(ts_type, SORT)])?;
+        let ts_rows = if ts_as_i64(&ts_type) {
+            None
+        } else {
+            Some(RowConverter::new(vec![SortField::new_with_options(
+                ts_type, SORT,
+            )])?)
+        };
         Ok(Self {
             keys,
             ts,
@@ -82,11 +90,17 @@ impl Encoder {
             Some(c) => Some(c.convert_columns(&keys)?),
             None => None,
         };
-        let ts_rows = self.ts_rows.convert_columns(&[ts])?;
+        let ts = match &self.ts_rows {
+            Some(c) => Ts::Rows(c.convert_columns(&[ts])?),
+            None => {
+                let ints = cast(&ts, &DataType::Int64)?;
+                Ts::I64(ints.as_primitive::<Int64Type>().values().clone())
+            }
+        };
         Ok(Encoded {
             batch,
             keys: key_rows,
-            ts: ts_rows,
+            ts,
             nulls,
         })
     }
@@ -97,7 +111,7 @@ impl Encoder {
 pub struct Encoded {
     pub batch: RecordBatch,
     keys: Option<Rows>,
-    ts: Rows,
+    ts: Ts,
     /// NULL where a key or the ts is NULL: such rows never match.
     nulls: Option<NullBuffer>,
 }
@@ -118,15 +132,56 @@ impl Encoded {
     }
 }
 
-fn cmp_keys(a: &Encoded, i: usize, b: &Encoded, j: usize) -> std::cmp::Ordering {
+fn cmp_keys(a: &Encoded, i: usize, b: &Encoded, j: usize) -> Ordering {
     match (&a.keys, &b.keys) {
         (Some(x), Some(y)) => x.row(i).cmp(&y.row(j)),
-        _ => std::cmp::Ordering::Equal,
+        _ => Ordering::Equal,
     }
 }
 
-fn cmp_ts(a: &Encoded, i: usize, b: &Encoded, j: usize) -> std::cmp::Ordering {
-    a.ts.row(i).cmp(&b.ts.row(j))
+fn cmp_ts(a: &Encoded, i: usize, b: &Encoded, j: usize) -> Ordering {
+    match (&a.ts, &b.ts) {
+        (Ts::I64(x), Ts::I64(y)) => x[i].cmp(&y[j]),
+        (Ts::Rows(x), Ts::Rows(y)) => x.row(i).cmp(&y.row(j)),
+        // Both sides' ts have one type (the exec checks), so they encode alike.
+        (Ts::I64(_), Ts::Rows(_)) => Ordering::Less,
+        (Ts::Rows(_), Ts::I64(_)) => Ordering::Greater,
+    }
+}
+
+/// The ts column for comparison: integers and timestamps as plain `i64`s (the common case, a
+/// plain integer compare), anything else in row format.
+#[derive(Debug)]
+enum Ts {
+    I64(ScalarBuffer<i64>),
+    Rows(Rows),
+}
+
+impl Ts {
+    fn size(&self) -> usize {
+        match self {
+            Ts::I64(v) => v.len() * 8,
+            Ts::Rows(r) => r.size(),
+        }
+    }
+}
+
+/// Types whose values keep their order as `i64`.
+fn ts_as_i64(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::Timestamp(_, _)
+            | DataType::Date64
+            | DataType::Duration(_)
+            | DataType::Time64(_)
+    )
 }
 
 /// What [`Merger::advance`] needs next.
@@ -242,32 +297,34 @@ impl Merger {
                 }
                 break;
             };
-            let j = self.cursor.1;
-            if !r.valid(j) {
-                self.cursor.1 += 1;
-                continue;
-            }
-            match cmp_keys(&r, j, left, i) {
-                std::cmp::Ordering::Less => {}
-                std::cmp::Ordering::Greater => break,
-                std::cmp::Ordering::Equal => {
-                    let t = cmp_ts(&r, j, left, i);
-                    let passes = t.is_lt() || (inclusive && t.is_eq());
-                    if !passes {
-                        break;
-                    }
-                    let tie = match self.candidate {
-                        Some((cid, ci)) => self.batch(cid).is_some_and(|c| {
-                            cmp_keys(c, ci, &r, j).is_eq() && cmp_ts(c, ci, &r, j).is_eq()
-                        }),
-                        None => false,
-                    };
-                    if !tie {
-                        self.candidate = Some(self.cursor);
+            let (id, mut j) = self.cursor;
+            let mut stop = false;
+            while j < r.num_rows() {
+                if r.valid(j) {
+                    match cmp_keys(&r, j, left, i) {
+                        Ordering::Less => {}
+                        Ordering::Greater => {
+                            stop = true;
+                            break;
+                        }
+                        Ordering::Equal => {
+                            let t = cmp_ts(&r, j, left, i);
+                            if !(t.is_lt() || (inclusive && t.is_eq())) {
+                                stop = true;
+                                break;
+                            }
+                            if !self.ties_candidate(&r, j) {
+                                self.candidate = Some((id, j));
+                            }
+                        }
                     }
                 }
+                j += 1;
             }
-            self.cursor.1 += 1;
+            self.cursor = (id, j);
+            if stop {
+                break;
+            }
         }
         // A candidate of an earlier key can serve no later left row (their keys only grow):
         // forgetting it lets its batch go.
@@ -281,6 +338,16 @@ impl Merger {
         Some(self.candidate)
     }
 
+    /// Whether right row `j` of `r` has the candidate's keys and ts (then the candidate, which
+    /// came first, stays).
+    fn ties_candidate(&self, r: &Encoded, j: usize) -> bool {
+        let Some((cid, ci)) = self.candidate else {
+            return false;
+        };
+        self.batch(cid)
+            .is_some_and(|c| cmp_ts(c, ci, r, j).is_eq() && cmp_keys(c, ci, r, j).is_eq())
+    }
+
     /// `<=`/`<`: skips every right row before the left row; the best is the row under the
     /// cursor when it has the left's key. `None`: needs input.
     fn look_forward(&mut self, left: &Encoded, i: usize) -> Option<Option<Pos>> {
@@ -289,23 +356,27 @@ impl Merger {
             let Some(r) = self.at_cursor() else {
                 return if self.right_done { Some(None) } else { None };
             };
-            let j = self.cursor.1;
-            if !r.valid(j) {
-                self.cursor.1 += 1;
-                continue;
-            }
-            match cmp_keys(&r, j, left, i) {
-                std::cmp::Ordering::Less => {}
-                std::cmp::Ordering::Greater => return Some(None),
-                std::cmp::Ordering::Equal => {
-                    let t = cmp_ts(&r, j, left, i);
-                    let skip = t.is_lt() || (!inclusive && t.is_eq());
-                    if !skip {
-                        return Some(Some(self.cursor));
+            let (id, mut j) = self.cursor;
+            while j < r.num_rows() {
+                if r.valid(j) {
+                    match cmp_keys(&r, j, left, i) {
+                        Ordering::Less => {}
+                        Ordering::Greater => {
+                            self.cursor = (id, j);
+                            return Some(None);
+                        }
+                        Ordering::Equal => {
+                            let t = cmp_ts(&r, j, left, i);
+                            if !(t.is_lt() || (!inclusive && t.is_eq())) {
+                                self.cursor = (id, j);
+                                return Some(Some((id, j)));
+                            }
+                        }
                     }
                 }
+                j += 1;
             }
-            self.cursor.1 += 1;
+            self.cursor = (id, j);
         }
     }
 
