@@ -1,0 +1,484 @@
+//! The online miner: masked tokens → clusters, Drain's way.
+//!
+//! A line's tokens become ids (constants interned, masks fixed ids). Clusters live in leaves
+//! keyed by `(service, token count, first token)`; a line joins the most similar cluster of
+//! its leaf when the share of positions whose tokens are equal reaches
+//! [`Config::similarity`], and positions where they differ become `<*>` in the template.
+//! Otherwise it starts a cluster. The service is part of the key, so two services never
+//! share a template.
+
+use super::hash::{FxHashMap, template_id};
+use super::mask::{Mask, Masked, Token, mask_line};
+use crate::error::{ModelError, Result};
+
+/// Token id of a position that generalized (`<*>`).
+pub(crate) const WILD: u32 = 0;
+/// Token id of a constant that `match_line` has never seen: equal to nothing.
+const UNKNOWN: u32 = Mask::ALL.len() as u32 + 1;
+/// First id of an interned constant.
+const FIRST_CONST: u32 = UNKNOWN + 1;
+
+fn mask_id(m: Mask) -> u32 {
+    match m {
+        Mask::Any => 1,
+        Mask::Num => 2,
+        Mask::Hex => 3,
+        Mask::Ip => 4,
+        Mask::Uuid => 5,
+        Mask::Path => 6,
+    }
+}
+
+fn id_mask(id: u32) -> Option<Mask> {
+    Mask::ALL.get((id as usize).checked_sub(1)?).copied()
+}
+
+/// Settings of a miner; one configuration for every kind of log (no per-service tuning).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Config {
+    /// Share of equal token positions (0–1) needed to join a cluster.
+    pub similarity: f64,
+    /// Tokens considered per line; the rest of a longer line is one trailing variable.
+    pub max_tokens: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            similarity: 0.5,
+            max_tokens: 128,
+        }
+    }
+}
+
+impl Config {
+    /// Checks ranges.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.similarity > 0.0 && self.similarity <= 1.0) {
+            return Err(ModelError::Config {
+                model: "log_parser",
+                option: "similarity",
+                expected: "in (0, 1]",
+                got: self.similarity.to_string(),
+            });
+        }
+        if self.max_tokens < 2 {
+            return Err(ModelError::Config {
+                model: "log_parser",
+                option: "max_tokens",
+                expected: "at least 2",
+                got: self.max_tokens.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Interned strings with dense ids starting at `base`.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Interner {
+    map: FxHashMap<Box<str>, u32>,
+    pub(crate) names: Vec<Box<str>>,
+}
+
+impl Interner {
+    pub(crate) fn get(&self, s: &str) -> Option<u32> {
+        self.map.get(s).copied()
+    }
+    pub(crate) fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.map.get(s) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.map.insert(s.into(), id);
+        self.names.push(s.into());
+        id
+    }
+}
+
+/// One template: its tokens, how many lines it took, its first line.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub(crate) service: u32,
+    pub(crate) tokens: Vec<u32>,
+    pub(crate) count: u64,
+    pub(crate) example: String,
+    pub(crate) template: String,
+    pub(crate) id: u64,
+}
+
+impl Cluster {
+    /// The template with typed masks (`<NUM>`, `<IP>`, …, `<*>`).
+    pub fn template(&self) -> &str {
+        &self.template
+    }
+    /// The stable template id (see [`template_id`]).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+    /// Lines this cluster took while mining.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+    /// The first line the cluster took (cut to 1 KiB).
+    pub fn example(&self) -> &str {
+        &self.example
+    }
+}
+
+/// Scratch space for one line, reused across lines (one per thread).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    pub(crate) masked: Masked,
+    ids: Vec<u32>,
+}
+
+/// The online template miner.
+#[derive(Debug, Clone)]
+pub struct Miner {
+    pub(crate) config: Config,
+    pub(crate) tokens: Interner,
+    pub(crate) services: Interner,
+    pub(crate) clusters: Vec<Cluster>,
+    leaves: FxHashMap<(u32, u32, u32), Vec<u32>>,
+    pub(crate) lines: u64,
+}
+
+const EXAMPLE_MAX: usize = 1024;
+
+impl Miner {
+    /// An empty miner.
+    pub fn new(config: Config) -> Result<Self> {
+        config.validate()?;
+        Ok(Miner {
+            config,
+            tokens: Interner::default(),
+            services: Interner::default(),
+            clusters: Vec::new(),
+            leaves: FxHashMap::default(),
+            lines: 0,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// All clusters, in creation order (a cluster's index never changes).
+    pub fn clusters(&self) -> &[Cluster] {
+        &self.clusters
+    }
+
+    /// Lines mined so far.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// The service name of a cluster.
+    pub fn service(&self, cluster: &Cluster) -> &str {
+        self.services
+            .names
+            .get(cluster.service as usize)
+            .map_or("", |s| s)
+    }
+
+    /// Mines one line: joins or creates a cluster and returns its index.
+    pub fn add(&mut self, service: &str, line: &str, scratch: &mut Scratch) -> usize {
+        self.lines += 1;
+        let svc = self.services.intern(service);
+        mask_line(line, self.config.max_tokens, &mut scratch.masked);
+        scratch.ids.clear();
+        for t in &scratch.masked.tokens {
+            let id = match *t {
+                Token::Const { start, end } => {
+                    FIRST_CONST + self.tokens.intern(&line[start as usize..end as usize])
+                }
+                Token::Var { mask, .. } => mask_id(mask),
+                Token::Mixed { text, .. } => {
+                    FIRST_CONST + self.tokens.intern(scratch.masked.mixed_text(text))
+                }
+            };
+            scratch.ids.push(id);
+        }
+        let key = leaf_key(svc, &scratch.ids);
+        if let Some(best) = self.best(key, &scratch.ids) {
+            let c = &mut self.clusters[best];
+            c.count += 1;
+            let mut changed = false;
+            for (t, &id) in c.tokens.iter_mut().zip(&scratch.ids) {
+                if *t != id && *t != WILD {
+                    *t = WILD;
+                    changed = true;
+                }
+            }
+            if changed {
+                self.refresh(best);
+            }
+            return best;
+        }
+        let idx = self.clusters.len();
+        let mut cut = line.len().min(EXAMPLE_MAX);
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.clusters.push(Cluster {
+            service: svc,
+            tokens: scratch.ids.clone(),
+            count: 1,
+            example: line[..cut].to_string(),
+            template: String::new(),
+            id: 0,
+        });
+        self.leaves.entry(key).or_default().push(idx as u32);
+        self.refresh(idx);
+        idx
+    }
+
+    /// Finds the cluster of `line` without learning: `None` when no cluster of the service is
+    /// similar enough. Constants the miner never saw match nothing.
+    pub fn match_line(&self, service: &str, line: &str, scratch: &mut Scratch) -> Option<usize> {
+        let svc = self.services.get(service)?;
+        mask_line(line, self.config.max_tokens, &mut scratch.masked);
+        scratch.ids.clear();
+        for t in &scratch.masked.tokens {
+            let id = match *t {
+                Token::Const { start, end } => self
+                    .tokens
+                    .get(&line[start as usize..end as usize])
+                    .map_or(UNKNOWN, |i| FIRST_CONST + i),
+                Token::Var { mask, .. } => mask_id(mask),
+                Token::Mixed { text, .. } => self
+                    .tokens
+                    .get(scratch.masked.mixed_text(text))
+                    .map_or(UNKNOWN, |i| FIRST_CONST + i),
+            };
+            scratch.ids.push(id);
+        }
+        self.best(leaf_key(svc, &scratch.ids), &scratch.ids)
+    }
+
+    /// The values of `line` at its template's variable positions, in order. `scratch` must
+    /// hold `line` masked by the last `add`/`match_line` call.
+    pub fn params<'a>(&self, cluster: usize, line: &'a str, scratch: &Scratch) -> Vec<&'a str> {
+        let mut out = Vec::new();
+        let Some(c) = self.clusters.get(cluster) else {
+            return out;
+        };
+        let m = &scratch.masked;
+        for (t, &tpl) in m.tokens.iter().zip(&c.tokens) {
+            let (s, e) = t.span();
+            match *t {
+                _ if tpl == WILD => out.push(&line[s..e]),
+                Token::Var { .. } => out.push(&line[s..e]),
+                Token::Mixed { params, .. } => {
+                    for &(ps, pe) in &m.params[params.0 as usize..params.1 as usize] {
+                        out.push(&line[ps as usize..pe as usize]);
+                    }
+                }
+                Token::Const { .. } => {}
+            }
+        }
+        out
+    }
+
+    fn best(&self, key: (u32, u32, u32), ids: &[u32]) -> Option<usize> {
+        let leaf = self.leaves.get(&key)?;
+        let n = ids.len().max(1) as f64;
+        let mut best: Option<(usize, usize, usize)> = None; // (idx, equal, wild)
+        for &ci in leaf {
+            let c = &self.clusters[ci as usize];
+            let mut equal = 0;
+            let mut wild = 0;
+            for (&t, &id) in c.tokens.iter().zip(ids) {
+                if t == WILD {
+                    wild += 1;
+                } else if t == id {
+                    equal += 1;
+                }
+            }
+            let better = match best {
+                None => true,
+                Some((_, be, bw)) => equal > be || (equal == be && wild > bw),
+            };
+            if better {
+                best = Some((ci as usize, equal, wild));
+            }
+        }
+        let (idx, equal, _) = best?;
+        // An empty line (no tokens) always joins the empty template of its service.
+        (ids.is_empty() || equal as f64 / n >= self.config.similarity).then_some(idx)
+    }
+
+    fn refresh(&mut self, idx: usize) {
+        let c = &self.clusters[idx];
+        let mut s = String::new();
+        for (i, &t) in c.tokens.iter().enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            s.push_str(self.token_text(t));
+        }
+        let id = template_id(self.service(c), &s);
+        let c = &mut self.clusters[idx];
+        c.template = s;
+        c.id = id;
+    }
+
+    pub(crate) fn token_text(&self, t: u32) -> &str {
+        if t == WILD {
+            return Mask::Any.text();
+        }
+        if let Some(m) = id_mask(t) {
+            return m.text();
+        }
+        self.tokens
+            .names
+            .get((t - FIRST_CONST) as usize)
+            .map_or("<?>", |s| s)
+    }
+
+    /// Rebuilds the leaf index after loading.
+    pub(crate) fn reindex(&mut self) {
+        self.leaves.clear();
+        for (i, c) in self.clusters.iter().enumerate() {
+            self.leaves
+                .entry(leaf_key(c.service, &c.tokens))
+                .or_default()
+                .push(i as u32);
+        }
+    }
+
+    pub(crate) fn push_loaded(&mut self, c: Cluster) {
+        self.clusters.push(c);
+        let idx = self.clusters.len() - 1;
+        self.refresh(idx);
+    }
+
+    pub(crate) fn intern_const(&mut self, s: &str) -> u32 {
+        FIRST_CONST + self.tokens.intern(s)
+    }
+
+    pub(crate) fn const_of(&self, t: u32) -> Option<&str> {
+        if t < FIRST_CONST {
+            return None;
+        }
+        self.tokens
+            .names
+            .get((t - FIRST_CONST) as usize)
+            .map(|s| &**s)
+    }
+}
+
+pub(crate) fn mask_token(m: Mask) -> u32 {
+    mask_id(m)
+}
+
+pub(crate) fn token_mask(t: u32) -> Option<Mask> {
+    if t == WILD {
+        Some(Mask::Any)
+    } else {
+        id_mask(t)
+    }
+}
+
+fn leaf_key(svc: u32, ids: &[u32]) -> (u32, u32, u32) {
+    (svc, ids.len() as u32, ids.first().copied().unwrap_or(WILD))
+}
+
+/// A template with every mask written `<*>` (the Loghub convention, for evaluation).
+pub fn wildcard_template(template: &str) -> String {
+    let mut out = template.to_string();
+    for m in &Mask::ALL[1..] {
+        if out.contains(m.text()) {
+            out = out.replace(m.text(), Mask::Any.text());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mine(lines: &[(&str, &str)]) -> (Miner, Vec<usize>) {
+        let mut m = Miner::new(Config::default()).unwrap();
+        let mut s = Scratch::default();
+        let idx = lines.iter().map(|(svc, l)| m.add(svc, l, &mut s)).collect();
+        (m, idx)
+    }
+
+    #[test]
+    fn lines_of_one_event_share_a_template() {
+        let (m, idx) = mine(&[
+            ("api", "user alice logged in from 10.0.0.1"),
+            ("api", "user bob logged in from 10.0.0.2"),
+            ("api", "disk full on /dev/sda1"),
+        ]);
+        assert_eq!(idx, [0, 0, 1]);
+        assert_eq!(m.clusters()[0].template(), "user <*> logged in from <IP>");
+        assert_eq!(m.clusters()[0].count(), 2);
+        assert_eq!(m.clusters()[1].template(), "disk full on <PATH>");
+        assert_eq!(
+            m.clusters()[0].example(),
+            "user alice logged in from 10.0.0.1"
+        );
+    }
+
+    #[test]
+    fn services_never_share_a_template() {
+        let (m, idx) = mine(&[("a", "GET /x 200"), ("b", "GET /x 200")]);
+        assert_ne!(idx[0], idx[1]);
+        assert_eq!(m.clusters()[0].template(), m.clusters()[1].template());
+        assert_ne!(m.clusters()[0].id(), m.clusters()[1].id());
+        assert_eq!(m.clusters()[0].id(), template_id("a", "GET <PATH> <NUM>"));
+    }
+
+    #[test]
+    fn dissimilar_lines_of_equal_shape_stay_apart() {
+        let (_, idx) = mine(&[
+            ("", "connection opened ok"),
+            ("", "connection refused by peer"),
+        ]);
+        assert_ne!(idx[0], idx[1]);
+    }
+
+    #[test]
+    fn match_line_does_not_learn_and_params_follow_the_template() {
+        let (m, _) = mine(&[
+            ("api", "user alice logged in from 10.0.0.1 after 12ms"),
+            ("api", "user bob logged in from 10.0.0.2 after 7ms"),
+        ]);
+        let mut s = Scratch::default();
+        let line = "user carol logged in from 10.9.9.9 after 3ms";
+        let c = m.match_line("api", line, &mut s).expect("matches");
+        assert_eq!(m.params(c, line, &s), ["carol", "10.9.9.9", "3ms"]);
+        assert_eq!(m.match_line("other", line, &mut s), None);
+        assert_eq!(m.match_line("api", "totally new words here", &mut s), None);
+        assert_eq!(m.lines(), 2);
+    }
+
+    #[test]
+    fn empty_lines_have_an_empty_template() {
+        let (m, idx) = mine(&[("", ""), ("", "   "), ("", "x")]);
+        assert_eq!(idx[0], idx[1]);
+        assert_eq!(m.clusters()[idx[0]].template(), "");
+    }
+
+    #[test]
+    fn config_is_checked() {
+        let bad = Config {
+            similarity: 0.0,
+            ..Config::default()
+        };
+        assert!(Miner::new(bad).is_err());
+    }
+
+    #[test]
+    fn wildcard_rendering() {
+        assert_eq!(
+            wildcard_template("a <NUM> <IP>:<*> <PATH>"),
+            "a <*> <*>:<*> <*>"
+        );
+    }
+}
