@@ -12,7 +12,15 @@ fn system(dir: &std::path::Path, name: &str, file: &str) -> Option<metrics::Scor
     let col = |n: &str| headers.iter().position(|h| h == n);
     let (content, template) = (col("Content")?, col("EventTemplate")?);
     let rows: Vec<csv::StringRecord> = r.records().filter_map(Result::ok).collect();
-    let mut m = Miner::new(Config::default()).ok()?;
+    let merge = std::env::var("MERGE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(Config::default().merge_words);
+    let mut m = Miner::new(Config {
+        merge_words: merge,
+        ..Config::default()
+    })
+    .ok()?;
     let mut s = Scratch::default();
     let idx: Vec<usize> = rows
         .iter()
@@ -20,7 +28,7 @@ fn system(dir: &std::path::Path, name: &str, file: &str) -> Option<metrics::Scor
         .collect();
     let predicted: Vec<String> = idx
         .iter()
-        .map(|&i| wildcard_template(m.clusters()[i].template()))
+        .map(|&i| wildcard_template(m.clusters()[m.resolve(i)].template()))
         .collect();
     let truth: Vec<&str> = rows.iter().map(|row| &row[template]).collect();
     let pred: Vec<&str> = predicted.iter().map(String::as_str).collect();

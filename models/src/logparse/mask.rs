@@ -15,7 +15,7 @@
 //! | signed integer or decimal (`-27`, `1.98`) | `<NUM>` |
 //! | `0x…` hex | `<HEX>` |
 //! | starts with `/` (more than one char) or contains `://` | `<PATH>` |
-//! | `host:port` whose host has a `.`, `-` or digit | `<*>` |
+//! | `host:port` (port of 1–5 digits) | `<*>` |
 //! | otherwise, each run of `[A-Za-z0-9_]` that holds a digit | `<NUM>` (all digits), `<HEX>` (≥ 6 hex chars), else `<*>`; runs joined by one `.`, `:` or `-` become one variable (`00:39`, `2017-01-01`) |
 //!
 //! Everything is a byte scan: no regular expressions, no allocation per line (the caller
@@ -120,32 +120,122 @@ pub(crate) fn mask_line(line: &str, max_tokens: usize, out: &mut Masked) {
     // Offsets are u32: a longer line is cut (its tail is one variable) rather than wrapped.
     let n = b.len().min(u32::MAX as usize);
     let mut i = 0;
-    while i < n {
+    let next_word = |mut i: usize| -> Option<(usize, usize)> {
         while i < n && b[i].is_ascii_whitespace() {
             i += 1;
         }
-        if i >= n {
-            break;
-        }
-        if out.tokens.len() + 1 >= max_tokens.max(1) {
-            let mut end = n;
-            while end > i && b[end - 1].is_ascii_whitespace() {
-                end -= 1;
-            }
-            out.tokens.push(Token::Var {
-                mask: Mask::Any,
-                start: i as u32,
-                end: end as u32,
-            });
-            break;
-        }
-        let start = i;
+        let s = i;
         while i < n && !b[i].is_ascii_whitespace() {
             i += 1;
         }
-        let token = mask_word(line, start, i, out);
+        (i > s).then_some((s, i))
+    };
+    while let Some((start, end)) = next_word(i) {
+        if out.tokens.len() + 1 >= max_tokens.max(1) {
+            let mut tail = n;
+            while tail > start && b[tail - 1].is_ascii_whitespace() {
+                tail -= 1;
+            }
+            out.tokens.push(Token::Var {
+                mask: Mask::Any,
+                start: start as u32,
+                end: tail as u32,
+            });
+            break;
+        }
+        i = end;
+        if let Some((num_start, num_end)) = quantity_number(b, start, end) {
+            if let Some(q) = quantity(line, start, num_start, num_end, &next_word, out) {
+                out.tokens.push(q.0);
+                i = q.1;
+                continue;
+            }
+        }
+        let token = mask_word(line, start, end, out);
         out.tokens.push(token);
     }
+}
+
+/// Units that make a number and the next word one value (`9.2 KB`, `12 ms`, `<1 sec`).
+const UNITS: &[&str] = &[
+    "b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "byte", "bytes", "ms", "s", "sec",
+    "secs", "second", "seconds", "us", "ns", "min", "mins", "minutes", "hour", "hours",
+];
+
+fn is_unit(w: &[u8]) -> bool {
+    w.len() <= 7 && UNITS.iter().any(|u| u.as_bytes().eq_ignore_ascii_case(w))
+}
+
+/// The number of a word that is only a number after leading punctuation (`12`, `(1.98`, `<1`).
+fn quantity_number(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    let mut s = start;
+    while s < end && LEAD.contains(&b[s]) {
+        s += 1;
+    }
+    (s < end && is_number(&b[s..end])).then_some((s, end))
+}
+
+/// A number followed by a unit word, plus a parenthesized restatement of it (`2034 bytes
+/// (1.98 KB)`), as one token; returns it and where it ends.
+fn quantity(
+    line: &str,
+    start: usize,
+    num_start: usize,
+    num_end: usize,
+    next_word: &dyn Fn(usize) -> Option<(usize, usize)>,
+    out: &mut Masked,
+) -> Option<(Token, usize)> {
+    let b = line.as_bytes();
+    let (us, ue) = next_word(num_end)?;
+    let mut uc = ue;
+    while uc > us && TRAIL.contains(&b[uc - 1]) {
+        uc -= 1;
+    }
+    if !is_unit(&b[us..uc]) {
+        return None;
+    }
+    let (mut value_end, mut end, mut suffix) = (uc, ue, (uc, ue));
+    // `(1.98 KB)` restating the value just read.
+    if uc == ue {
+        if let Some((ps, pe)) = next_word(ue) {
+            if b[ps] == b'(' && is_number(&b[ps + 1..pe]) {
+                if let Some((qs, qe)) = next_word(pe) {
+                    let close = b[qs..qe].iter().position(|&c| c == b')');
+                    if let Some(c) = close.filter(|&c| c > 0 && is_unit(&b[qs..qs + c])) {
+                        value_end = qs + c + 1;
+                        end = qe;
+                        suffix = (value_end, qe);
+                    }
+                }
+            }
+        }
+    }
+    let param = (num_start as u32, value_end as u32);
+    if start == num_start && suffix.0 == suffix.1 {
+        return Some((
+            Token::Var {
+                mask: Mask::Num,
+                start: start as u32,
+                end: end as u32,
+            },
+            end,
+        ));
+    }
+    let t0 = out.text.len() as u32;
+    let p0 = out.params.len() as u32;
+    out.text.push_str(&line[start..num_start]);
+    out.text.push_str(Mask::Num.text());
+    out.text.push_str(&line[suffix.0..suffix.1]);
+    out.params.push(param);
+    Some((
+        Token::Mixed {
+            text: (t0, out.text.len() as u32),
+            params: (p0, out.params.len() as u32),
+            start: start as u32,
+            end: end as u32,
+        },
+        end,
+    ))
 }
 
 fn mask_word(line: &str, start: usize, end: usize, out: &mut Masked) -> Token {
@@ -301,8 +391,14 @@ fn flush(_line: &str, (s, e, kind): (usize, usize, Mask), out: &mut Masked) {
     out.params.push((s as u32, e as u32));
 }
 
-/// The mask of a word run, `None` when it has no digit.
+/// The mask of a word run, `None` when it has no digit or is a name ending in one digit
+/// (`SOCKS5`, `IPv4`, `md5`, `utf8`: names, not counters).
 fn run_kind(run: &[u8]) -> Option<Mask> {
+    if let [head @ .., last] = run {
+        if last.is_ascii_digit() && head.len() >= 2 && head.iter().all(u8::is_ascii_alphabetic) {
+            return None;
+        }
+    }
     let mut digits = 0;
     let mut hex = 0;
     for &c in run {
@@ -417,13 +513,11 @@ fn is_host_port(s: &[u8]) -> bool {
     !host.is_empty()
         && !port.is_empty()
         && port.iter().all(u8::is_ascii_digit)
+        && port.len() <= 5
         && host[0].is_ascii_alphanumeric()
         && host
             .iter()
             .all(|&c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-')
-        && host
-            .iter()
-            .any(|&c| c == b'.' || c == b'-' || c.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -499,6 +593,24 @@ mod tests {
             .map(|&(s, e)| &line[s as usize..e as usize])
             .collect();
         assert_eq!(values, ["12:34", "7"]);
+    }
+
+    #[test]
+    fn quantities_with_units_are_one_value() {
+        assert_eq!(
+            masked("size 9.2 KB, free 868.3 KB)"),
+            "size <NUM>, free <NUM>)"
+        );
+        assert_eq!(
+            masked("2034 bytes (1.98 KB) sent, 785 bytes sent"),
+            "<NUM> sent, <NUM> sent"
+        );
+        assert_eq!(masked("lifetime <1 sec"), "lifetime <<NUM>");
+        assert_eq!(masked("3 users"), "<NUM> users");
+        let line = "took 12 ms";
+        let mut m = Masked::default();
+        mask_line(line, 64, &mut m);
+        assert_eq!(m.tokens[1].span(), (5, 10));
     }
 
     #[test]

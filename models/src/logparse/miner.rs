@@ -40,6 +40,8 @@ pub struct Config {
     pub similarity: f64,
     /// Tokens considered per line; the rest of a longer line is one trailing variable.
     pub max_tokens: usize,
+    /// Distinct words at one position of otherwise equal lines that make it a variable.
+    pub merge_words: usize,
 }
 
 impl Default for Config {
@@ -47,6 +49,7 @@ impl Default for Config {
         Config {
             similarity: 0.5,
             max_tokens: 128,
+            merge_words: 8,
         }
     }
 }
@@ -60,6 +63,14 @@ impl Config {
                 option: "similarity",
                 expected: "in (0, 1]",
                 got: self.similarity.to_string(),
+            });
+        }
+        if self.merge_words < 2 {
+            return Err(ModelError::Config {
+                model: "log_parser",
+                option: "merge_words",
+                expected: "at least 2",
+                got: self.merge_words.to_string(),
             });
         }
         if self.max_tokens < 2 {
@@ -105,6 +116,8 @@ pub struct Cluster {
     pub(crate) example: String,
     pub(crate) template: String,
     pub(crate) id: u64,
+    /// Set when the cluster was merged into another (see `merge_siblings`).
+    pub(crate) merged_into: Option<u32>,
 }
 
 impl Cluster {
@@ -138,6 +151,8 @@ pub struct Scratch {
 pub struct Miner {
     pub(crate) config: Config,
     pub(crate) tokens: Interner,
+    /// Per interned constant: [`HAS_ALPHA`] | [`WORD`].
+    flags: Vec<u8>,
     pub(crate) services: Interner,
     pub(crate) clusters: Vec<Cluster>,
     leaves: FxHashMap<(u32, u32, u32), Vec<u32>>,
@@ -153,6 +168,7 @@ impl Miner {
         Ok(Miner {
             config,
             tokens: Interner::default(),
+            flags: Vec::new(),
             services: Interner::default(),
             clusters: Vec::new(),
             leaves: FxHashMap::default(),
@@ -165,7 +181,8 @@ impl Miner {
         &self.config
     }
 
-    /// All clusters, in creation order (a cluster's index never changes).
+    /// All clusters, in creation order (a cluster's index never changes; a merged cluster
+    /// carries the template and id of the cluster it went into, see [`Miner::resolve`]).
     pub fn clusters(&self) -> &[Cluster] {
         &self.clusters
     }
@@ -192,29 +209,19 @@ impl Miner {
         for t in &scratch.masked.tokens {
             let id = match *t {
                 Token::Const { start, end } => {
-                    FIRST_CONST + self.tokens.intern(&line[start as usize..end as usize])
+                    self.intern_const(&line[start as usize..end as usize])
                 }
                 Token::Var { mask, .. } => mask_id(mask),
-                Token::Mixed { text, .. } => {
-                    FIRST_CONST + self.tokens.intern(scratch.masked.mixed_text(text))
-                }
+                Token::Mixed { text, .. } => self.intern_const(scratch.masked.mixed_text(text)),
             };
             scratch.ids.push(id);
         }
-        let key = leaf_key(svc, &scratch.ids);
-        if let Some(best) = self.best(key, &scratch.ids) {
-            let c = &mut self.clusters[best];
-            c.count += 1;
-            let mut changed = false;
-            for (t, &id) in c.tokens.iter_mut().zip(&scratch.ids) {
-                if *t != id && *t != WILD {
-                    *t = WILD;
-                    changed = true;
-                }
-            }
-            if changed {
-                self.refresh(best);
-            }
+        let key = self.leaf_key(svc, &scratch.ids);
+        let found = self
+            .best(key, &scratch.ids)
+            .or_else(|| self.merge_siblings(key, &scratch.ids));
+        if let Some(best) = found {
+            self.join(best, &scratch.ids);
             return best;
         }
         let idx = self.clusters.len();
@@ -229,9 +236,102 @@ impl Miner {
             example: line[..cut].to_string(),
             template: String::new(),
             id: 0,
+            merged_into: None,
         });
         self.leaves.entry(key).or_default().push(idx as u32);
         self.refresh(idx);
+        idx
+    }
+
+    fn join(&mut self, best: usize, ids: &[u32]) {
+        let c = &mut self.clusters[best];
+        c.count += 1;
+        let mut changed = false;
+        for (t, &id) in c.tokens.iter_mut().zip(ids) {
+            if *t != id && *t != WILD {
+                *t = WILD;
+                changed = true;
+            }
+        }
+        if changed {
+            self.refresh(best);
+        }
+    }
+
+    /// Words are constants until they prove otherwise: when a line differs from
+    /// [`Config::merge_words`] − 1 clusters of its leaf at one and the same word position
+    /// (`VM Paused`/`VM Resumed` stay apart; `user alice`/`user bob`/… become `user <*>` once
+    /// enough names were seen), that position is a variable and the clusters become one.
+    /// Returns the surviving cluster, into which the line then goes.
+    fn merge_siblings(&mut self, key: (u32, u32, u32), ids: &[u32]) -> Option<usize> {
+        let leaf = self.leaves.get(&key)?;
+        if leaf.len() + 1 < self.config.merge_words {
+            return None;
+        }
+        // (position, cluster) of clusters that differ from the line at exactly one position.
+        let mut siblings: Vec<(usize, u32)> = Vec::new();
+        for &ci in leaf {
+            let c = &self.clusters[ci as usize];
+            let mut diff = None;
+            let mut n = 0;
+            for (p, (&t, &id)) in c.tokens.iter().zip(ids).enumerate() {
+                if t != WILD && t != id {
+                    n += 1;
+                    diff = Some(p);
+                    if n > 1 {
+                        break;
+                    }
+                }
+            }
+            if let (1, Some(p)) = (n, diff) {
+                siblings.push((p, ci));
+            }
+        }
+        siblings.sort_unstable();
+        let mut best: Option<&[(usize, u32)]> = None;
+        for group in siblings.chunk_by(|a, b| a.0 == b.0) {
+            if group.len() + 1 >= self.config.merge_words
+                && best.is_none_or(|b| group.len() > b.len())
+            {
+                best = Some(group);
+            }
+        }
+        let group: Vec<(usize, u32)> = best?.to_vec();
+        let (p, survivor) = group[0];
+        let survivor = survivor as usize;
+        for &(_, ci) in &group[1..] {
+            let ci = ci as usize;
+            let count = self.clusters[ci].count;
+            let tokens = std::mem::take(&mut self.clusters[ci].tokens);
+            self.clusters[ci].merged_into = Some(survivor as u32);
+            self.clusters[survivor].count += count;
+            let s = &mut self.clusters[survivor];
+            for (t, &o) in s.tokens.iter_mut().zip(&tokens) {
+                if *t != o {
+                    *t = WILD;
+                }
+            }
+            self.clusters[ci].tokens = tokens;
+        }
+        self.clusters[survivor].tokens[p] = WILD;
+        self.refresh(survivor);
+        for &(_, ci) in &group[1..] {
+            let ci = ci as usize;
+            self.clusters[ci].template = self.clusters[survivor].template.clone();
+            self.clusters[ci].id = self.clusters[survivor].id;
+        }
+        if let Some(leaf) = self.leaves.get_mut(&key) {
+            let dead: Vec<u32> = group[1..].iter().map(|&(_, c)| c).collect();
+            leaf.retain(|c| !dead.contains(c));
+        }
+        Some(survivor)
+    }
+
+    /// The live cluster a cluster index stands for (itself unless it was merged).
+    pub fn resolve(&self, mut idx: usize) -> usize {
+        while let Some(next) = self.clusters.get(idx).and_then(|c| c.merged_into) {
+            idx = next as usize;
+        }
         idx
     }
 
@@ -255,7 +355,7 @@ impl Miner {
             };
             scratch.ids.push(id);
         }
-        self.best(leaf_key(svc, &scratch.ids), &scratch.ids)
+        self.best(self.leaf_key(svc, &scratch.ids), &scratch.ids)
     }
 
     /// The values of `line` at its template's variable positions, in order. `scratch` must
@@ -282,32 +382,70 @@ impl Miner {
         out
     }
 
+    fn flags(&self, t: u32) -> u8 {
+        t.checked_sub(FIRST_CONST)
+            .and_then(|i| self.flags.get(i as usize))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Leaves are keyed by the first token only when it has letters: a first token that is a
+    /// variable (or numbers and punctuation) says nothing about the event.
+    fn leaf_key(&self, svc: u32, ids: &[u32]) -> (u32, u32, u32) {
+        let first = ids.first().copied().unwrap_or(WILD);
+        let first = if self.flags(first) & HAS_ALPHA != 0 {
+            first
+        } else {
+            WILD
+        };
+        (svc, ids.len() as u32, first)
+    }
+
+    /// The most similar cluster of the leaf, if similar enough. Only the line's tokens with
+    /// letters count: variables and punctuation are no evidence that two lines are one event.
     fn best(&self, key: (u32, u32, u32), ids: &[u32]) -> Option<usize> {
         let leaf = self.leaves.get(&key)?;
-        let n = ids.len().max(1) as f64;
-        let mut best: Option<(usize, usize, usize)> = None; // (idx, equal, wild)
+        let mut best: Option<(usize, f64, usize)> = None; // (idx, similarity, wild)
         for &ci in leaf {
             let c = &self.clusters[ci as usize];
-            let mut equal = 0;
-            let mut wild = 0;
+            let mut equal = 0usize;
+            let mut counted = 0usize;
+            let mut wild = 0usize;
+            let mut blocked = false;
             for (&t, &id) in c.tokens.iter().zip(ids) {
+                let f = self.flags(id);
                 if t == WILD {
                     wild += 1;
-                } else if t == id {
-                    equal += 1;
+                    continue;
+                }
+                if f & HAS_ALPHA != 0 {
+                    counted += 1;
+                    if t == id {
+                        equal += 1;
+                    } else if BLOCK_WORDS && f & WORD != 0 && self.flags(t) & WORD != 0 {
+                        blocked = true;
+                        break;
+                    }
                 }
             }
+            if blocked {
+                continue;
+            }
+            let sim = if counted == 0 {
+                1.0
+            } else {
+                equal as f64 / counted as f64
+            };
             let better = match best {
                 None => true,
-                Some((_, be, bw)) => equal > be || (equal == be && wild > bw),
+                Some((_, bs, bw)) => sim > bs || (sim == bs && wild > bw),
             };
             if better {
-                best = Some((ci as usize, equal, wild));
+                best = Some((ci as usize, sim, wild));
             }
         }
-        let (idx, equal, _) = best?;
-        // An empty line (no tokens) always joins the empty template of its service.
-        (ids.is_empty() || equal as f64 / n >= self.config.similarity).then_some(idx)
+        let (idx, sim, _) = best?;
+        (sim >= self.config.similarity).then_some(idx)
     }
 
     fn refresh(&mut self, idx: usize) {
@@ -341,11 +479,13 @@ impl Miner {
     /// Rebuilds the leaf index after loading.
     pub(crate) fn reindex(&mut self) {
         self.leaves.clear();
-        for (i, c) in self.clusters.iter().enumerate() {
-            self.leaves
-                .entry(leaf_key(c.service, &c.tokens))
-                .or_default()
-                .push(i as u32);
+        for i in 0..self.clusters.len() {
+            let c = &self.clusters[i];
+            if c.merged_into.is_some() {
+                continue;
+            }
+            let key = self.leaf_key(c.service, &c.tokens);
+            self.leaves.entry(key).or_default().push(i as u32);
         }
     }
 
@@ -356,7 +496,11 @@ impl Miner {
     }
 
     pub(crate) fn intern_const(&mut self, s: &str) -> u32 {
-        FIRST_CONST + self.tokens.intern(s)
+        let id = self.tokens.intern(s);
+        if id as usize == self.flags.len() {
+            self.flags.push(const_flags(s));
+        }
+        FIRST_CONST + id
     }
 
     pub(crate) fn const_of(&self, t: u32) -> Option<&str> {
@@ -382,8 +526,34 @@ pub(crate) fn token_mask(t: u32) -> Option<Mask> {
     }
 }
 
-fn leaf_key(svc: u32, ids: &[u32]) -> (u32, u32, u32) {
-    (svc, ids.len() as u32, ids.first().copied().unwrap_or(WILD))
+const HAS_ALPHA: u8 = 1;
+const WORD: u8 = 2;
+const BLOCK_WORDS: bool = true;
+
+/// [`HAS_ALPHA`] when the constant has a letter outside its masks; [`WORD`] when, punctuation
+/// around it peeled, it is letters only (`GET`, `"POST`, `Paused`).
+fn const_flags(s: &str) -> u8 {
+    let mut rest = s;
+    for m in Mask::ALL {
+        if rest.contains(m.text()) {
+            return if s
+                .replace(m.text(), "")
+                .bytes()
+                .any(|c| c.is_ascii_alphabetic() || c >= 0x80)
+            {
+                HAS_ALPHA
+            } else {
+                0
+            };
+        }
+    }
+    rest = rest.trim_matches(|c: char| c.is_ascii_punctuation());
+    let alpha = s.bytes().any(|c| c.is_ascii_alphabetic() || c >= 0x80);
+    let word = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c >= 0x80 || matches!(c, b'_' | b'.' | b':'));
+    u8::from(alpha) * HAS_ALPHA | u8::from(word) * WORD
 }
 
 /// A template with every mask written `<*>` (the Loghub convention, for evaluation).
@@ -411,17 +581,59 @@ mod tests {
     #[test]
     fn lines_of_one_event_share_a_template() {
         let (m, idx) = mine(&[
-            ("api", "user alice logged in from 10.0.0.1"),
-            ("api", "user bob logged in from 10.0.0.2"),
+            ("api", "session 17 opened from 10.0.0.1 after 12 ms"),
+            ("api", "session 18 opened from 10.0.0.2 after 7 ms"),
             ("api", "disk full on /dev/sda1"),
         ]);
         assert_eq!(idx, [0, 0, 1]);
-        assert_eq!(m.clusters()[0].template(), "user <*> logged in from <IP>");
+        assert_eq!(
+            m.clusters()[0].template(),
+            "session <NUM> opened from <IP> after <NUM>"
+        );
         assert_eq!(m.clusters()[0].count(), 2);
         assert_eq!(m.clusters()[1].template(), "disk full on <PATH>");
         assert_eq!(
             m.clusters()[0].example(),
-            "user alice logged in from 10.0.0.1"
+            "session 17 opened from 10.0.0.1 after 12 ms"
+        );
+    }
+
+    #[test]
+    fn a_few_words_are_events_many_words_are_a_variable() {
+        // Four VM states stay four templates (fewer than merge_words = 8 values).
+        let states = ["Paused", "Resumed", "Started", "Stopped", "Paused"];
+        let lines: Vec<String> = states
+            .iter()
+            .map(|s| format!("VM {s} (Lifecycle Event)"))
+            .collect();
+        let pairs: Vec<(&str, &str)> = lines.iter().map(|l| ("", l.as_str())).collect();
+        let (m, idx) = mine(&pairs);
+        assert_eq!(idx, [0, 1, 2, 3, 0]);
+        assert_eq!(m.clusters()[1].template(), "VM Resumed (Lifecycle Event)");
+        // Eight user names make the position a variable: one template, all lines counted.
+        let users = [
+            "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan",
+        ];
+        let lines: Vec<String> = users
+            .iter()
+            .map(|u| format!("user {u} logged in"))
+            .collect();
+        let pairs: Vec<(&str, &str)> = lines.iter().map(|l| ("", l.as_str())).collect();
+        let (m, idx) = mine(&pairs);
+        let live: Vec<usize> = idx.iter().map(|&i| m.resolve(i)).collect();
+        assert!(live.iter().all(|&i| i == live[0]), "{live:?}");
+        assert_eq!(live[0], 0);
+        assert_eq!(m.clusters()[0].template(), "user <*> logged in");
+        assert_eq!(m.clusters()[0].count(), 9);
+        assert_eq!(
+            idx[..7],
+            [0, 1, 2, 3, 4, 5, 6],
+            "apart until the eighth name"
+        );
+        assert_eq!(
+            m.clusters()[3].id(),
+            m.clusters()[0].id(),
+            "merged carry the survivor's id"
         );
     }
 
@@ -447,12 +659,12 @@ mod tests {
     fn match_line_does_not_learn_and_params_follow_the_template() {
         let (m, _) = mine(&[
             ("api", "user alice logged in from 10.0.0.1 after 12ms"),
-            ("api", "user bob logged in from 10.0.0.2 after 7ms"),
+            ("api", "user alice logged in from 10.0.0.2 after 7ms"),
         ]);
         let mut s = Scratch::default();
-        let line = "user carol logged in from 10.9.9.9 after 3ms";
+        let line = "user alice logged in from 10.9.9.9 after 3 ms";
         let c = m.match_line("api", line, &mut s).expect("matches");
-        assert_eq!(m.params(c, line, &s), ["carol", "10.9.9.9", "3ms"]);
+        assert_eq!(m.params(c, line, &s), ["10.9.9.9", "3 ms"]);
         assert_eq!(m.match_line("other", line, &mut s), None);
         assert_eq!(m.match_line("api", "totally new words here", &mut s), None);
         assert_eq!(m.lines(), 2);

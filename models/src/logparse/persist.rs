@@ -84,7 +84,11 @@ impl Miner {
             created_at: created_at.to_string(),
             query: query.to_string(),
             lines: self.lines,
-            templates: self.clusters.len(),
+            templates: self
+                .clusters
+                .iter()
+                .filter(|c| c.merged_into.is_none())
+                .count(),
             config: self.config.clone(),
         }
     }
@@ -94,6 +98,7 @@ impl Miner {
         let clusters = self
             .clusters
             .iter()
+            .filter(|c| c.merged_into.is_none())
             .map(|c| SavedCluster {
                 service: self.service(c).to_string(),
                 id: c.id,
@@ -151,6 +156,7 @@ impl Miner {
                 example: sc.example,
                 template: String::new(),
                 id: 0,
+                merged_into: None,
             });
             let c = m.clusters.last().ok_or_else(|| corrupt("no cluster"))?;
             if c.id != sc.id {
@@ -184,7 +190,7 @@ mod tests {
         let mut s = Scratch::default();
         for l in [
             "user alice logged in from 10.0.0.1",
-            "user bob logged in from 10.0.0.2",
+            "user alice logged in from 10.0.0.2",
             "cache miss for key <*> literal",
         ] {
             m.add("api", l, &mut s);
