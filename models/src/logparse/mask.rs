@@ -10,6 +10,8 @@
 //!
 //! | core | mask |
 //! |---|---|
+//! | `true` / `false` (any case) | `<*>` |
+//! | a whole word in quotes (`'shoes'`, `"a.b",`) | `'<*>'` |
 //! | IPv4 with optional `/` before and `:port` after | `<IP>` |
 //! | `8-4-4-4-12` hex | `<UUID>` |
 //! | signed integer or decimal (`-27`, `1.98`) | `<NUM>` |
@@ -247,7 +249,12 @@ fn mask_word(line: &str, start: usize, end: usize, out: &mut Masked) -> Token {
         start: start as u32,
         end: end as u32,
     };
-    if !has_digit && !path_like {
+    if let Some(t) = quoted(line, start, end, out) {
+        return t;
+    }
+    // Booleans are values (the Loghub-2.0 study's rule BL too); checked on length first.
+    let maybe_bool = matches!(word.len(), 4..=7);
+    if !has_digit && !path_like && !maybe_bool {
         return cons;
     }
     let mut cs = start;
@@ -261,7 +268,17 @@ fn mask_word(line: &str, start: usize, end: usize, out: &mut Masked) -> Token {
     if cs == ce {
         return cons;
     }
-    if let Some(mask) = classify(&b[cs..ce]) {
+    let core = &b[cs..ce];
+    let is_bool = core.eq_ignore_ascii_case(b"true") || core.eq_ignore_ascii_case(b"false");
+    if !has_digit && !path_like && !is_bool {
+        return cons;
+    }
+    let mask = if is_bool {
+        Some(Mask::Any)
+    } else {
+        classify(core)
+    };
+    if let Some(mask) = mask {
         if cs == start && ce == end {
             return Token::Var {
                 mask,
@@ -309,6 +326,36 @@ fn mask_word(line: &str, start: usize, end: usize, out: &mut Masked) -> Token {
         out.params.truncate(p0);
         cons
     }
+}
+
+/// A word that is one quoted value (`'shoes'`, `"x",`): the quotes stay, the value is `<*>`.
+/// Quoted text is what a program prints from its input; a quote that opens a longer span
+/// (`"GET /x HTTP/1.1"`) is left to the other rules.
+fn quoted(line: &str, start: usize, end: usize, out: &mut Masked) -> Option<Token> {
+    let b = line.as_bytes();
+    let q = b[start];
+    if q != b'\'' && q != b'"' {
+        return None;
+    }
+    let mut ce = end;
+    while ce > start + 1 && matches!(b[ce - 1], b',' | b'.' | b';' | b':' | b')' | b']') {
+        ce -= 1;
+    }
+    if ce < start + 3 || b[ce - 1] != q || b[start + 1..ce - 1].contains(&q) {
+        return None;
+    }
+    let t0 = out.text.len() as u32;
+    let p0 = out.params.len() as u32;
+    out.text.push(char::from(q));
+    out.text.push_str(Mask::Any.text());
+    out.text.push_str(&line[ce - 1..end]);
+    out.params.push(((start + 1) as u32, (ce - 1) as u32));
+    Some(Token::Mixed {
+        text: (t0, out.text.len() as u32),
+        params: (p0, out.params.len() as u32),
+        start: start as u32,
+        end: end as u32,
+    })
 }
 
 fn is_word_byte(c: u8) -> bool {
@@ -593,6 +640,20 @@ mod tests {
             .map(|&(s, e)| &line[s as usize..e as usize])
             .collect();
         assert_eq!(values, ["12:34", "7"]);
+    }
+
+    #[test]
+    fn quoted_words_are_values() {
+        assert_eq!(
+            masked("query 'shoes', suggesting 'lamp'"),
+            "query '<*>', suggesting '<*>'"
+        );
+        assert_eq!(masked("\"GET /x HTTP/1.1\""), "\"GET <PATH> HTTP/<NUM>\"");
+        assert_eq!(masked("'' and ' alone"), "'' and ' alone");
+        assert_eq!(
+            masked("evaluated to true, was FALSE trueish"),
+            "evaluated to <*>, was <*> trueish"
+        );
     }
 
     #[test]
