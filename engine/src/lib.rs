@@ -13,12 +13,16 @@
 //! | [`Engine`] | an opened lake plus the session built over it |
 //! | [`like_escape`] | optimizer rule: `LIKE … ESCAPE 'c'` for any `c`, as SQL tools send it |
 //! | [`split_statements`] | splits a script into statements for one-by-one execution |
+//! | [`models`] | `CREATE MODEL` (recognized by [`split_commands`]), models under `_models/`, loading the latest log parser |
 //!
 //! It does not speak a wire protocol (that is `sigfuse-sql`) and does not parse sources (that is
 //! `sigfuse-storage`).
 
 pub mod config;
 pub mod like_escape;
+pub mod models;
+
+pub use models::{Command, CreateModel, ModelReport, split_commands};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,6 +52,7 @@ pub struct EngineConfig {
 pub struct Engine {
     lake: Lake,
     ctx: SessionContext,
+    handles: sigfuse_udfs::Handles,
 }
 
 impl Engine {
@@ -78,8 +83,9 @@ impl Engine {
             ctx.register_table(kind.table_name(), Arc::new(SignalTable::new(&lake, kind)))?;
         }
         ctx.add_optimizer_rule(Arc::new(like_escape::LikeEscapeToBackslash));
-        sigfuse_udfs::register_all(&mut ctx)?;
-        Ok(Self { lake, ctx })
+        let handles = sigfuse_udfs::Handles::default();
+        sigfuse_udfs::register_all_with(&mut ctx, &handles)?;
+        Ok(Self { lake, ctx, handles })
     }
 
     pub fn lake(&self) -> &Lake {
@@ -88,6 +94,22 @@ impl Engine {
 
     pub fn ctx(&self) -> &SessionContext {
         &self.ctx
+    }
+
+    /// The model handles the session's functions use.
+    pub fn handles(&self) -> &sigfuse_udfs::Handles {
+        &self.handles
+    }
+
+    /// Loads the lake's latest log-parser model into the session's functions (they mine
+    /// online until then, or when there is none). Returns its name and version.
+    pub async fn load_models(&self) -> Result<Option<(String, u64)>> {
+        models::load_latest_log_parser(&self.lake, &self.handles.log_parser).await
+    }
+
+    /// Runs `CREATE MODEL` and switches the functions to the new version.
+    pub async fn create_model(&self, cm: &CreateModel) -> Result<ModelReport> {
+        models::create_model(&self.ctx, &self.lake, &self.handles.log_parser, cm).await
     }
 }
 

@@ -52,6 +52,14 @@ mod tests {
                 docs.push((f.name(), doc));
             }
         }
+        let aggregates = crate::aggregate_functions();
+        for f in &aggregates {
+            let doc = f.documentation();
+            assert!(doc.is_some(), "{} has no #[user_doc]", f.name());
+            if let Some(doc) = doc {
+                docs.push((f.name(), doc));
+            }
+        }
         let rendered = markdown(docs);
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/sql-functions.md");
         if std::env::var_os("SIGFUSE_UPDATE_DOCS").is_some() {

@@ -103,6 +103,22 @@ pub struct Masked {
 }
 
 impl Masked {
+    /// The masked line as text: words joined by one space, variables as typed masks.
+    pub(crate) fn render(&self, line: &str) -> String {
+        let mut out = String::with_capacity(line.len());
+        for (i, t) in self.tokens.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            match *t {
+                Token::Const { start, end } => out.push_str(&line[start as usize..end as usize]),
+                Token::Var { mask, .. } => out.push_str(mask.text()),
+                Token::Mixed { text, .. } => out.push_str(self.mixed_text(text)),
+            }
+        }
+        out
+    }
+
     /// The masked text of a mixed word.
     pub(crate) fn mixed_text(&self, (s, e): (u32, u32)) -> &str {
         &self.text[s as usize..e as usize]
@@ -575,15 +591,7 @@ mod tests {
     fn masked(line: &str) -> String {
         let mut m = Masked::default();
         mask_line(line, 64, &mut m);
-        m.tokens
-            .iter()
-            .map(|t| match *t {
-                Token::Const { start, end } => line[start as usize..end as usize].to_string(),
-                Token::Var { mask, .. } => mask.text().to_string(),
-                Token::Mixed { text, .. } => m.mixed_text(text).to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+        m.render(line)
     }
 
     #[test]

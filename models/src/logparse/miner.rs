@@ -7,6 +7,8 @@
 //! Otherwise it starts a cluster. The service is part of the key, so two services never
 //! share a template.
 
+use std::borrow::Cow;
+
 use super::hash::{FxHashMap, template_id};
 use super::mask::{Mask, Masked, Token, mask_line};
 use crate::error::{ModelError, Result};
@@ -140,6 +142,17 @@ impl Cluster {
     }
 }
 
+/// The template a line got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed<'m> {
+    /// Template text with typed masks.
+    pub template: Cow<'m, str>,
+    /// Stable template id.
+    pub id: u64,
+    /// The cluster, when the line is in one (for [`Miner::params`]).
+    pub cluster: Option<usize>,
+}
+
 /// Scratch space for one line, reused across lines (one per thread).
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -162,18 +175,28 @@ pub struct Miner {
 
 const EXAMPLE_MAX: usize = 1024;
 
-impl Miner {
-    /// An empty miner.
-    pub fn new(config: Config) -> Result<Self> {
-        config.validate()?;
-        Ok(Miner {
-            config,
+impl Default for Miner {
+    /// An empty miner with the default configuration.
+    fn default() -> Self {
+        Miner {
+            config: Config::default(),
             tokens: Interner::default(),
             flags: Vec::new(),
             services: Interner::default(),
             clusters: Vec::new(),
             leaves: FxHashMap::default(),
             lines: 0,
+        }
+    }
+}
+
+impl Miner {
+    /// An empty miner.
+    pub fn new(config: Config) -> Result<Self> {
+        config.validate()?;
+        Ok(Miner {
+            config,
+            ..Miner::default()
         })
     }
 
@@ -359,18 +382,25 @@ impl Miner {
         self.best(self.leaf_key(svc, &scratch.ids), &scratch.ids)
     }
 
-    /// The values of `line` at its template's variable positions, in order. `scratch` must
-    /// hold `line` masked by the last `add`/`match_line` call.
-    pub fn params<'a>(&self, cluster: usize, line: &'a str, scratch: &Scratch) -> Vec<&'a str> {
+    /// The values of `line` at its template's variable positions, in order; with no cluster,
+    /// every masked value of the line. `scratch` must hold `line` masked by the last
+    /// `add`/`match_line`/`learn`/`lookup` call.
+    pub fn params<'a>(
+        &self,
+        cluster: Option<usize>,
+        line: &'a str,
+        scratch: &Scratch,
+    ) -> Vec<&'a str> {
         let mut out = Vec::new();
-        let Some(c) = self.clusters.get(cluster) else {
-            return out;
-        };
+        let tokens = cluster
+            .and_then(|c| self.clusters.get(c))
+            .map(|c| &c.tokens);
         let m = &scratch.masked;
-        for (t, &tpl) in m.tokens.iter().zip(&c.tokens) {
+        for (i, t) in m.tokens.iter().enumerate() {
+            let tpl = tokens.and_then(|ts| ts.get(i)).copied();
             let (s, e) = t.span();
             match *t {
-                _ if tpl == WILD => out.push(&line[s..e]),
+                _ if tpl == Some(WILD) => out.push(&line[s..e]),
                 Token::Var { .. } => out.push(&line[s..e]),
                 Token::Mixed { params, .. } => {
                     for &(ps, pe) in &m.params[params.0 as usize..params.1 as usize] {
@@ -381,6 +411,40 @@ impl Miner {
             }
         }
         out
+    }
+
+    /// Mines `line` and returns its (live) cluster's template and id.
+    pub fn learn(&mut self, service: &str, line: &str, scratch: &mut Scratch) -> Parsed<'_> {
+        let idx = self.add(service, line, scratch);
+        let idx = self.resolve(idx);
+        let c = &self.clusters[idx];
+        Parsed {
+            template: Cow::Borrowed(&c.template),
+            id: c.id,
+            cluster: Some(idx),
+        }
+    }
+
+    /// The template of `line` without learning: its cluster's when one matches, else the
+    /// line's own masked text (so an unseen line is never forced into a wrong template), with
+    /// the id [`template_id`] gives that text.
+    pub fn lookup(&self, service: &str, line: &str, scratch: &mut Scratch) -> Parsed<'_> {
+        if let Some(idx) = self.match_line(service, line, scratch) {
+            let c = &self.clusters[self.resolve(idx)];
+            return Parsed {
+                template: Cow::Borrowed(&c.template),
+                id: c.id,
+                cluster: Some(idx),
+            };
+        }
+        mask_line(line, self.config.max_tokens, &mut scratch.masked);
+        let text = scratch.masked.render(line);
+        let id = template_id(service, &text);
+        Parsed {
+            template: Cow::Owned(text),
+            id,
+            cluster: None,
+        }
     }
 
     fn flags(&self, t: u32) -> u8 {
@@ -661,10 +725,34 @@ mod tests {
         let mut s = Scratch::default();
         let line = "user alice logged in from 10.9.9.9 after 3 ms";
         let c = m.match_line("api", line, &mut s).expect("matches");
-        assert_eq!(m.params(c, line, &s), ["10.9.9.9", "3 ms"]);
+        assert_eq!(m.params(Some(c), line, &s), ["10.9.9.9", "3 ms"]);
         assert_eq!(m.match_line("other", line, &mut s), None);
         assert_eq!(m.match_line("api", "totally new words here", &mut s), None);
         assert_eq!(m.lines(), 2);
+    }
+
+    #[test]
+    fn lookup_falls_back_to_the_masked_line() {
+        let (m, _) = mine(&[
+            ("api", "cache hit for key 12"),
+            ("api", "cache hit for key 13"),
+        ]);
+        let mut s = Scratch::default();
+        let hit = m.lookup("api", "cache hit for key 99", &mut s);
+        assert_eq!(hit.template, "cache hit for key <NUM>");
+        assert_eq!(hit.id, template_id("api", "cache hit for key <NUM>"));
+        assert_eq!(m.params(hit.cluster, "cache hit for key 99", &s), ["99"]);
+        let line = "brand new line from 10.1.1.1";
+        let miss = m.lookup("api", line, &mut s);
+        assert_eq!(
+            (miss.template.as_ref(), miss.cluster),
+            ("brand new line from <IP>", None)
+        );
+        assert_eq!(miss.id, template_id("api", "brand new line from <IP>"));
+        assert_eq!(m.params(None, line, &s), ["10.1.1.1"]);
+        let mut m = m;
+        let learned = m.learn("api", "cache hit for key 7", &mut s);
+        assert_eq!(learned.template, "cache hit for key <NUM>");
     }
 
     #[test]
@@ -672,6 +760,12 @@ mod tests {
         let (m, idx) = mine(&[("", ""), ("", "   "), ("", "x")]);
         assert_eq!(idx[0], idx[1]);
         assert_eq!(m.clusters()[idx[0]].template(), "");
+    }
+
+    #[test]
+    fn default_config_is_valid() {
+        assert!(Config::default().validate().is_ok());
+        assert_eq!(Miner::default().config(), &Config::default());
     }
 
     #[test]

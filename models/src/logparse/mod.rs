@@ -45,5 +45,5 @@ mod persist;
 
 pub use hash::template_id;
 pub use mask::Mask;
-pub use miner::{Cluster, Config, Miner, Scratch, wildcard_template};
+pub use miner::{Cluster, Config, Miner, Parsed, Scratch, wildcard_template};
 pub use persist::{FORMAT, KIND, Manifest, read_manifest};
