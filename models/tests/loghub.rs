@@ -3,6 +3,9 @@
 //! loghub -- --ignored --nocapture`. The reported figures come from `sigfuse eval logparse`
 //! (docs/quality.md); this prints the same scores.
 
+// A report printed for a person tuning the miner.
+#![allow(clippy::print_stdout)]
+
 use sigfuse_models::logparse::{Config, Miner, Scratch, metrics, wildcard_template};
 
 fn system(dir: &std::path::Path, name: &str, file: &str) -> Option<metrics::Scores> {

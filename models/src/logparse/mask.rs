@@ -162,12 +162,12 @@ pub(crate) fn mask_line(line: &str, max_tokens: usize, out: &mut Masked) {
             break;
         }
         i = end;
-        if let Some((num_start, num_end)) = quantity_number(b, start, end) {
-            if let Some(q) = quantity(line, start, num_start, num_end, &next_word, out) {
-                out.tokens.push(q.0);
-                i = q.1;
-                continue;
-            }
+        if let Some((num_start, num_end)) = quantity_number(b, start, end)
+            && let Some(q) = quantity(line, start, num_start, num_end, &next_word, out)
+        {
+            out.tokens.push(q.0);
+            i = q.1;
+            continue;
         }
         let token = mask_word(line, start, end, out);
         out.tokens.push(token);
@@ -214,19 +214,19 @@ fn quantity(
     }
     let (mut value_end, mut end, mut suffix) = (uc, ue, (uc, ue));
     // `(1.98 KB)` restating the value just read.
-    if uc == ue {
-        if let Some((ps, pe)) = next_word(ue) {
-            if b[ps] == b'(' && is_number(&b[ps + 1..pe]) {
-                if let Some((qs, qe)) = next_word(pe) {
-                    let close = b[qs..qe].iter().position(|&c| c == b')');
-                    if let Some(c) = close.filter(|&c| c > 0 && is_unit(&b[qs..qs + c])) {
-                        value_end = qs + c + 1;
-                        end = qe;
-                        suffix = (value_end, qe);
-                    }
-                }
-            }
-        }
+    if uc == ue
+        && let Some((ps, pe)) = next_word(ue)
+        && b[ps] == b'('
+        && is_number(&b[ps + 1..pe])
+        && let Some((qs, qe)) = next_word(pe)
+        && let Some(c) = b[qs..qe]
+            .iter()
+            .position(|&c| c == b')')
+            .filter(|&c| c > 0 && is_unit(&b[qs..qs + c]))
+    {
+        value_end = qs + c + 1;
+        end = qe;
+        suffix = (value_end, qe);
     }
     let param = (num_start as u32, value_end as u32);
     if start == num_start && suffix.0 == suffix.1 {
@@ -457,10 +457,12 @@ fn flush(_line: &str, (s, e, kind): (usize, usize, Mask), out: &mut Masked) {
 /// The mask of a word run, `None` when it has no digit or is a name ending in one digit
 /// (`SOCKS5`, `IPv4`, `md5`, `utf8`: names, not counters).
 fn run_kind(run: &[u8]) -> Option<Mask> {
-    if let [head @ .., last] = run {
-        if last.is_ascii_digit() && head.len() >= 2 && head.iter().all(u8::is_ascii_alphabetic) {
-            return None;
-        }
+    if let [head @ .., last] = run
+        && last.is_ascii_digit()
+        && head.len() >= 2
+        && head.iter().all(u8::is_ascii_alphabetic)
+    {
+        return None;
     }
     let mut digits = 0;
     let mut hex = 0;
@@ -493,10 +495,12 @@ fn classify(core: &[u8]) -> Option<Mask> {
     if is_number(core) {
         return Some(Mask::Num);
     }
-    if core.len() > 2 && core[0] == b'0' && (core[1] | 0x20) == b'x' {
-        if core[2..].iter().all(u8::is_ascii_hexdigit) {
-            return Some(Mask::Hex);
-        }
+    if core.len() > 2
+        && core[0] == b'0'
+        && (core[1] | 0x20) == b'x'
+        && core[2..].iter().all(u8::is_ascii_hexdigit)
+    {
+        return Some(Mask::Hex);
     }
     if (core[0] == b'/' && core.iter().any(u8::is_ascii_alphanumeric)) || contains(core, b"://") {
         return Some(Mask::Path);

@@ -618,7 +618,7 @@ fn const_flags(s: &str) -> u8 {
         && rest
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || c >= 0x80 || matches!(c, b'_' | b'.' | b':'));
-    u8::from(alpha) * HAS_ALPHA | u8::from(word) * WORD
+    (u8::from(alpha) * HAS_ALPHA) | (u8::from(word) * WORD)
 }
 
 /// A template with every mask written `<*>` (the Loghub convention, for evaluation).

@@ -1,7 +1,7 @@
 //! `log_patterns(body [, service])`: the templates of a group of log lines, with counts and one
 //! example each (Kusto `reduce`, Elastic `CATEGORIZE`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -163,11 +163,11 @@ impl PatternsAccumulator {
         let mut by_id: HashMap<u64, Pattern> = HashMap::new();
         for (key, p) in &self.patterns {
             let mut p = p.clone();
-            if let (Key::Cluster(idx), Some(generation)) = (key, self.generation) {
-                if let Some((template, id)) = self.parser.cluster(generation, *idx) {
-                    p.template = template;
-                    p.id = id;
-                }
+            if let (Key::Cluster(idx), Some(generation)) = (key, self.generation)
+                && let Some((template, id)) = self.parser.cluster(generation, *idx)
+            {
+                p.template = template;
+                p.id = id;
             }
             match by_id.get_mut(&p.id) {
                 Some(q) => {
@@ -240,13 +240,18 @@ impl Accumulator for PatternsAccumulator {
         };
         let bodies = Texts::new(NAME, first)?;
         let services = values.get(1).map(|a| Texts::new(NAME, a)).transpose()?;
-        let mut rows: Vec<(Key, String, u64, usize)> = Vec::new();
+        // Template text is copied only for a template the group has not seen yet.
+        let mut rows: Vec<(Key, Option<String>, u64, usize)> = Vec::new();
+        let mut new_keys: HashSet<Key> = HashSet::new();
+        let known = &self.patterns;
         let generation = self
             .parser
             .parse_rows(&bodies, services.as_ref(), false, |i, row| {
                 if let Some(r) = row {
                     let key = r.cluster.map_or(Key::Id(r.id), Key::Cluster);
-                    rows.push((key, r.template.to_string(), r.id, i));
+                    let text = (!known.contains_key(&key) && new_keys.insert(key))
+                        .then(|| r.template.to_string());
+                    rows.push((key, text, r.id, i));
                 }
             });
         if self.generation.is_some_and(|g| g != generation) {
@@ -258,11 +263,20 @@ impl Accumulator for PatternsAccumulator {
             }
         }
         self.generation = Some(generation);
-        for (key, template, id, i) in rows {
-            let example = bodies.get(i).unwrap_or_default();
+        for (key, text, id, i) in rows {
             if let Some(p) = self.patterns.get_mut(&key) {
                 p.count += 1;
             } else {
+                let example = bodies.get(i).unwrap_or_default();
+                let template = match (text, key) {
+                    (Some(t), _) => t,
+                    (None, Key::Cluster(c)) => self
+                        .parser
+                        .cluster(generation, c)
+                        .map(|(t, _)| t)
+                        .unwrap_or_default(),
+                    (None, Key::Id(_)) => String::new(),
+                };
                 self.add(key, &template, id, 1, &example);
             }
         }
