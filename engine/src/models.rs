@@ -393,7 +393,9 @@ mod tests {
         one(&second, "SELECT log_template('user 7 logged in', 'auth')").await;
         assert_eq!(one(&second, query).await, before);
         let report = second
-            .create_model(&cm("CREATE MODEL ops AS SELECT * FROM (VALUES ('x')) AS t(body)"))
+            .create_model(&cm(
+                "CREATE MODEL ops AS SELECT * FROM (VALUES ('x')) AS t(body)",
+            ))
             .await
             .unwrap();
         assert_eq!(report.version, 2);
