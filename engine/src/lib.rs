@@ -12,6 +12,8 @@
 //! | [`config`] | reading those settings from `sigfuse.toml` |
 //! | [`Engine`] | an opened lake plus the session built over it |
 //! | [`like_escape`] | optimizer rule: `LIKE … ESCAPE 'c'` for any `c`, as SQL tools send it |
+//! | [`gapfill`] | `time_bucket_gapfill` with `locf`/`interpolate`: analyzer rule, logical node, `GapFillExec` |
+//! | [`planner`] | the query planner: DataFusion's plus our extension planners |
 //! | [`split_statements`] | splits a script into statements for one-by-one execution |
 //! | [`models`] | `CREATE MODEL` (recognized by [`split_commands`]), models under `_models/`, loading the latest log parser |
 //!
@@ -19,8 +21,10 @@
 //! `sigfuse-storage`).
 
 pub mod config;
+pub mod gapfill;
 pub mod like_escape;
 pub mod models;
+pub mod planner;
 
 pub use models::{Command, CreateModel, ModelReport, split_commands};
 
@@ -31,6 +35,7 @@ use datafusion::common::Result;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
@@ -76,15 +81,30 @@ impl Engine {
         if let Some(limit) = config.memory_limit {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }
-        let mut ctx = SessionContext::new_with_config_rt(session_config, runtime.build_arc()?);
+        let state = SessionStateBuilder::new()
+            .with_config(session_config)
+            .with_runtime_env(runtime.build_arc()?)
+            .with_default_features()
+            .with_query_planner(Arc::new(planner::SigfuseQueryPlanner))
+            .build();
+        let mut ctx = SessionContext::new_with_state(state);
         let store_url = lake.object_store_url();
         ctx.register_object_store(store_url.as_ref(), Arc::clone(lake.store()));
         for kind in SignalKind::ALL {
             ctx.register_table(kind.table_name(), Arc::new(SignalTable::new(&lake, kind)))?;
         }
         ctx.add_optimizer_rule(Arc::new(like_escape::LikeEscapeToBackslash));
+        // After type coercion (analyzer rules run in order), before any optimizer rule.
+        ctx.add_analyzer_rule(Arc::new(gapfill::GapFillRule));
         let handles = sigfuse_udfs::Handles::default();
         sigfuse_udfs::register_all_with(&mut ctx, &handles)?;
+        let tables = SignalKind::ALL.map(|k| k.table_name().to_string());
+        ctx.register_udtf(
+            sigfuse_udfs::time::signal_windows::NAME,
+            Arc::new(sigfuse_udfs::time::signal_windows::SignalWindows::new(
+                tables,
+            )),
+        );
         Ok(Self { lake, ctx, handles })
     }
 
