@@ -32,6 +32,7 @@
 //! |---|---|
 //! | [`mask`] | one line → tokens, variables masked (byte scan) |
 //! | `miner` | [`Miner`]: interning, leaves, similarity, params |
+//! | `merge` | words at one position become a variable after `merge_words` distinct values |
 //! | `hash` | Fx hash for maps; [`template_id`] (stable) |
 //! | `persist` | [`Manifest`], save/load of the state as JSON bytes |
 //! | [`metrics`] | GA, FGA, PA, FTA as Loghub-2.0 defines them |
@@ -40,6 +41,7 @@ pub mod mask;
 pub mod metrics;
 
 mod hash;
+mod merge;
 mod miner;
 mod persist;
 
