@@ -7,6 +7,7 @@
 //! | [`query`] | `sigfuse query "SQL"` / `-f job.sql`: tables on a terminal, csv/json/parquet for jobs |
 //! | [`ingest`] | `sigfuse ingest`: sources → the lake, with a summary of rows and rejects |
 //! | [`demo`] | `sigfuse demo`: a generated microservice system with labelled incidents |
+//! | [`eval`] | `sigfuse eval logparse`: quality of learned functions on labeled data |
 //! | [`serve`] | `sigfuse serve`: the lake over the Postgres wire protocol (`sigfuse-sql`) |
 //! | [`user`] | `sigfuse user add|remove|list`: the users file of `serve` |
 //! | [`logging`] | server log lines on stderr, level from `SIGFUSE_LOG` |
@@ -16,6 +17,7 @@
 //! demo data on first use so that the first command a newcomer types shows something.
 
 mod demo;
+mod eval;
 mod ingest;
 mod logging;
 mod progress;
@@ -63,6 +65,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Manage the users of `sigfuse serve`.
     User(user::UserArgs),
+    /// Measure the quality of learned functions on labeled data.
+    Eval(eval::EvalArgs),
 }
 
 #[tokio::main]
@@ -95,6 +99,7 @@ async fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&config, args).await,
         Command::Serve(args) => serve::run(&config, is_default, args).await,
         Command::User(args) => user::run(args),
+        Command::Eval(args) => eval::run(&config, args).await,
     };
     match result {
         Ok(code) => code,

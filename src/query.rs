@@ -12,7 +12,7 @@ use datafusion::arrow::json::LineDelimitedWriter;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use futures::StreamExt;
-use sigfuse_engine::{Engine, EngineConfig, split_statements};
+use sigfuse_engine::{Command, Engine, EngineConfig, split_commands};
 use sigfuse_storage::lake::{object_url, store_for_url};
 
 use crate::progress;
@@ -52,7 +52,7 @@ pub async fn run(
         }
         _ => bail!("give the SQL as an argument or with -f FILE"),
     };
-    let statements = split_statements(&sql)?;
+    let statements = split_commands(&sql)?;
     if statements.is_empty() {
         bail!("no SQL statement given");
     }
@@ -63,8 +63,20 @@ pub async fn run(
         crate::demo::ensure_default_lake(config).await?;
     }
     let engine = Engine::open(config)?;
+    engine.load_models().await?;
     let last = statements.len() - 1;
     for (i, statement) in statements.into_iter().enumerate() {
+        let statement = match statement {
+            Command::Sql(s) => *s,
+            Command::CreateModel(cm) => {
+                let r = engine.create_model(&cm).await?;
+                eprintln!(
+                    "CREATE MODEL {} version {}: {} lines, {} templates",
+                    r.name, r.version, r.lines, r.templates
+                );
+                continue;
+            }
+        };
         let state = engine.ctx().state();
         let plan = state.statement_to_plan(statement).await?;
         let df = engine.ctx().execute_logical_plan(plan).await?;

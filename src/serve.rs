@@ -95,6 +95,9 @@ pub async fn run(
         config.memory_limit = Some(mb << 20);
     }
     let engine = Engine::open(&config)?;
+    if let Some((name, version)) = engine.load_models().await? {
+        log::info!("log functions use model {name} version {version}");
+    }
     let users_note = match (&users_path, &users) {
         (Some(p), Some(u)) if !u.is_empty() => {
             format!(

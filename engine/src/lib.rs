@@ -16,6 +16,7 @@
 //! | [`gapfill`] | `time_bucket_gapfill` with `locf`/`interpolate`: analyzer rule, logical node, `GapFillExec` |
 //! | [`planner`] | the query planner: DataFusion's plus our extension planners (gap filling, ASOF) |
 //! | [`split_statements`] | splits a script into statements for one-by-one execution (ASOF joins rewritten for the planner) |
+//! | [`models`] | `CREATE MODEL` (recognized by [`split_commands`]), models under `_models/`, loading the latest log parser |
 //!
 //! It does not speak a wire protocol (that is `sigfuse-sql`) and does not parse sources (that is
 //! `sigfuse-storage`).
@@ -24,7 +25,10 @@ pub mod asof;
 pub mod config;
 pub mod gapfill;
 pub mod like_escape;
+pub mod models;
 pub mod planner;
+
+pub use models::{Command, CreateModel, ModelReport, split_commands};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -58,6 +62,7 @@ pub struct EngineConfig {
 pub struct Engine {
     lake: Lake,
     ctx: SessionContext,
+    handles: sigfuse_udfs::Handles,
 }
 
 impl Engine {
@@ -98,7 +103,8 @@ impl Engine {
         ctx.add_optimizer_rule(Arc::new(like_escape::LikeEscapeToBackslash));
         // After type coercion (analyzer rules run in order), before any optimizer rule.
         ctx.add_analyzer_rule(Arc::new(gapfill::GapFillRule));
-        sigfuse_udfs::register_all(&mut ctx)?;
+        let handles = sigfuse_udfs::Handles::default();
+        sigfuse_udfs::register_all_with(&mut ctx, &handles)?;
         let tables = SignalKind::ALL.map(|k| k.table_name().to_string());
         ctx.register_udtf(
             sigfuse_udfs::time::signal_windows::NAME,
@@ -106,7 +112,7 @@ impl Engine {
                 tables,
             )),
         );
-        Ok(Self { lake, ctx })
+        Ok(Self { lake, ctx, handles })
     }
 
     pub fn lake(&self) -> &Lake {
@@ -128,6 +134,22 @@ impl Engine {
         let plan = state.statement_to_plan(statement).await?;
         SQLOptions::new().verify_plan(&plan)?;
         self.ctx.execute_logical_plan(plan).await
+    }
+
+    /// The model handles the session's functions use.
+    pub fn handles(&self) -> &sigfuse_udfs::Handles {
+        &self.handles
+    }
+
+    /// Loads the lake's latest log-parser model into the session's functions (they mine
+    /// online until then, or when there is none). Returns its name and version.
+    pub async fn load_models(&self) -> Result<Option<(String, u64)>> {
+        models::load_latest_log_parser(&self.lake, &self.handles.log_parser).await
+    }
+
+    /// Runs `CREATE MODEL` and switches the functions to the new version.
+    pub async fn create_model(&self, cm: &CreateModel) -> Result<ModelReport> {
+        models::create_model(&self.ctx, &self.lake, &self.handles.log_parser, cm).await
     }
 }
 

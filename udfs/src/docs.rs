@@ -62,6 +62,14 @@ mod tests {
                 docs.push((f.name(), doc));
             }
         }
+        let aggregates = crate::aggregate_functions();
+        for f in &aggregates {
+            let doc = f.documentation();
+            assert!(doc.is_some(), "{} has no #[user_doc]", f.name());
+            if let Some(doc) = doc {
+                docs.push((f.name(), doc));
+            }
+        }
         if let Some(doc) = windows.documentation() {
             docs.push((crate::time::signal_windows::NAME, doc));
         }

@@ -1,0 +1,26 @@
+//! `sigfuse eval …`: quality figures of learned functions on labeled data.
+
+pub mod logparse;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use sigfuse_engine::EngineConfig;
+
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    #[command(subcommand)]
+    what: EvalCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum EvalCommand {
+    /// Log-template mining: GA, FGA, PA, FTA on Loghub `_structured.csv` files or demo data.
+    Logparse(logparse::LogparseArgs),
+}
+
+pub async fn run(config: &EngineConfig, args: EvalArgs) -> Result<ExitCode> {
+    match args.what {
+        EvalCommand::Logparse(a) => logparse::run(config, a).await,
+    }
+}
