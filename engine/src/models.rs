@@ -106,7 +106,9 @@ pub fn split_commands(sql: &str) -> Result<Vec<Command>> {
             out.push(Command::CreateModel(parse_create_model(piece)?));
             continue;
         }
-        for s in DFParser::parse_sql_with_dialect(&text, &dialect)? {
+        for mut s in DFParser::parse_sql_with_dialect(&text, &dialect)? {
+            // ASOF joins in the shape the planner takes, as split_statements does.
+            crate::asof::sql::wrap_asof_joins_df(&mut s);
             out.push(Command::Sql(Box::new(s)));
         }
     }
