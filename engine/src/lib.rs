@@ -13,6 +13,8 @@
 //! | [`Engine`] | an opened lake plus the session built over it |
 //! | [`like_escape`] | optimizer rule: `LIKE … ESCAPE 'c'` for any `c`, as SQL tools send it |
 //! | [`asof`] | `ASOF JOIN`: AST rewrite, relation planner, logical node, `AsofJoinExec` and its merge kernel |
+//! | [`gapfill`] | `time_bucket_gapfill` with `locf`/`interpolate`: analyzer rule, logical node, `GapFillExec` |
+//! | [`planner`] | the query planner: DataFusion's plus our extension planners |
 //! | [`split_statements`] | splits a script into statements for one-by-one execution (ASOF joins rewritten for the planner) |
 //!
 //! It does not speak a wire protocol (that is `sigfuse-sql`) and does not parse sources (that is
@@ -20,7 +22,9 @@
 
 pub mod asof;
 pub mod config;
+pub mod gapfill;
 pub mod like_escape;
+pub mod planner;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -81,7 +85,7 @@ impl Engine {
             .with_config(session_config)
             .with_runtime_env(runtime.build_arc()?)
             .with_default_features()
-            .with_query_planner(Arc::new(asof::SigfuseQueryPlanner))
+            .with_query_planner(Arc::new(planner::SigfuseQueryPlanner))
             .with_optimizer_rules(optimizer_rules())
             .build();
         let mut ctx = SessionContext::new_with_state(state);
@@ -92,7 +96,16 @@ impl Engine {
             ctx.register_table(kind.table_name(), Arc::new(SignalTable::new(&lake, kind)))?;
         }
         ctx.add_optimizer_rule(Arc::new(like_escape::LikeEscapeToBackslash));
+        // After type coercion (analyzer rules run in order), before any optimizer rule.
+        ctx.add_analyzer_rule(Arc::new(gapfill::GapFillRule));
         sigfuse_udfs::register_all(&mut ctx)?;
+        let tables = SignalKind::ALL.map(|k| k.table_name().to_string());
+        ctx.register_udtf(
+            sigfuse_udfs::time::signal_windows::NAME,
+            Arc::new(sigfuse_udfs::time::signal_windows::SignalWindows::new(
+                tables,
+            )),
+        );
         Ok(Self { lake, ctx })
     }
 

@@ -54,19 +54,25 @@ fn render(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, DataFusionError> 
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
             .collect::<Result<Vec<_>, _>>()?;
         for row in 0..batch.num_rows() {
-            rows.push(
-                formatters
-                    .iter()
-                    .map(|f| {
-                        let text = f.value(row).to_string();
-                        if text.is_empty() {
-                            "(empty)".to_string()
-                        } else {
-                            text
-                        }
-                    })
-                    .collect(),
-            );
+            let cells: Vec<String> = formatters
+                .iter()
+                .map(|f| {
+                    let text = f.value(row).to_string().trim_end().to_string();
+                    if text.is_empty() {
+                        "(empty)".to_string()
+                    } else {
+                        text
+                    }
+                })
+                .collect();
+            // A multi-line cell (an EXPLAIN plan) becomes one row per line, as expected output
+            // is written one line per row.
+            let lines: Vec<Vec<&str>> = cells.iter().map(|c| c.lines().collect()).collect();
+            let height = lines.iter().map(Vec::len).max().unwrap_or(1).max(1);
+            for k in 0..height {
+                let parts = lines.iter().filter_map(|l| l.get(k).map(|s| s.to_string()));
+                rows.push(parts.collect());
+            }
         }
     }
     Ok(rows)

@@ -9,7 +9,6 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::Session;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Result, internal_err};
-use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::memory_pool::MemoryConsumer;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
@@ -25,7 +24,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
     InputDistributionRequirements, PhysicalExpr, PlanProperties,
 };
-use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
+use datafusion::physical_planner::{ExtensionPlanner, PhysicalPlanner};
 use futures::StreamExt;
 
 use super::logical::{AsofJoin, AsofOp};
@@ -401,22 +400,5 @@ impl ExtensionPlanner for AsofExtensionPlanner {
             Arc::new(join.schema().as_arrow().clone()),
         )?;
         Ok(Some(Arc::new(exec)))
-    }
-}
-
-/// DataFusion's physical planner with sigfuse's extension planners.
-#[derive(Debug, Default)]
-pub struct SigfuseQueryPlanner;
-
-#[async_trait]
-impl QueryPlanner for SigfuseQueryPlanner {
-    async fn create_physical_plan(
-        &self,
-        logical_plan: &LogicalPlan,
-        session: &dyn Session,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        DefaultPhysicalPlanner::with_extension_planners(vec![Arc::new(AsofExtensionPlanner)])
-            .create_physical_plan(logical_plan, session)
-            .await
     }
 }

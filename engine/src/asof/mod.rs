@@ -32,7 +32,7 @@ mod logical;
 mod merge;
 pub mod sql;
 
-pub use exec::{AsofExtensionPlanner, AsofJoinExec, SigfuseQueryPlanner};
+pub use exec::{AsofExtensionPlanner, AsofJoinExec};
 pub use logical::{AsofJoin, AsofOp, PushLeftFiltersIntoAsof};
 pub use sql::{AsofRelationPlanner, rewrite_sql, wrap_asof_joins};
 
