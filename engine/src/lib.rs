@@ -14,7 +14,7 @@
 //! | [`like_escape`] | optimizer rule: `LIKE … ESCAPE 'c'` for any `c`, as SQL tools send it |
 //! | [`asof`] | `ASOF JOIN`: AST rewrite, relation planner, logical node, `AsofJoinExec` and its merge kernel |
 //! | [`gapfill`] | `time_bucket_gapfill` with `locf`/`interpolate`: analyzer rule, logical node, `GapFillExec` |
-//! | [`planner`] | the query planner: DataFusion's plus our extension planners |
+//! | [`planner`] | the query planner: DataFusion's plus our extension planners (gap filling, ASOF) |
 //! | [`split_statements`] | splits a script into statements for one-by-one execution (ASOF joins rewritten for the planner) |
 //!
 //! It does not speak a wire protocol (that is `sigfuse-sql`) and does not parse sources (that is
