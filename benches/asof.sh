@@ -83,27 +83,41 @@ ASOF JOIN (SELECT ts, service, host, value FROM metrics WHERE name = 'cpu_usage_
 WHERE s.status = 'ERROR'"
 results="$work/asof-results"; : >"$results"
 echo "lake: $lake ($(du -sh "$lake" | cut -f1)); $(nproc) cores; $runs runs, interleaved"
+secs() { local ns=$(($2 - $1)); printf '%d.%09d' $((ns / 1000000000)) $((ns % 1000000000)); }
 for i in $(seq 1 "$runs"); do
-  start=$(date +%s.%N)
-  answer=$("$bin" --lake "$lake" query --format csv "$sql" | tail -1)
-  end=$(date +%s.%N)
-  echo "sigfuse $(echo "$end - $start" | bc) $answer" | tr ',' ' ' | tee -a "$results"
+  # Result lines: engine, whole-process seconds, in-process seconds, answer. sigfuse's
+  # in-process time is its --timing (planning to last row), the peers' is timed in Python.
+  start=$(date +%s%N)
+  answer=$("$bin" --lake "$lake" query --timing --format csv "$sql" 2>"$work/timing" | tail -1 | tr ',' ' ')
+  end=$(date +%s%N)
+  inside=$(awk '/^Time:/ { printf "%.6f", $2 / 1000 }' "$work/timing")
+  echo "sigfuse $(secs "$start" "$end") $inside $answer" | tee -a "$results"
   for engine in duckdb datafusion polars; do
-    echo "$engine $("$py" benches/asof_peers.py "$engine" "$lake" 2>/dev/null)" | tee -a "$results"
+    start=$(date +%s%N)
+    out=$("$py" benches/asof_peers.py "$engine" "$lake" 2>/dev/null)
+    end=$(date +%s%N)
+    echo "$engine $(secs "$start" "$end") $out" | tee -a "$results"
   done
 done
 "$py" - "$results" <<'PY'
 import statistics, sys
-by, answers = {}, {}
+proc, inproc, answers = {}, {}, {}
 for line in open(sys.argv[1]):
-    name, secs, n, matched, total = line.split()
-    by.setdefault(name, []).append(float(secs))
+    name, whole, inside, n, matched, total = line.split()
+    proc.setdefault(name, []).append(float(whole))
+    if inside != "-":
+        inproc.setdefault(name, []).append(float(inside))
     answers.setdefault(name, set()).add((int(n), int(matched), round(float(total), 6)))
 assert len({a for s in answers.values() for a in s}) == 1, f"answers differ: {answers}"
-fastest_peer = min(statistics.median(v) for k, v in by.items() if k != "sigfuse")
-for name, secs in by.items():
-    med = statistics.median(secs)
-    print(f"{name:10} median {med * 1000:7.1f} ms (min {min(secs) * 1000:.1f}, max {max(secs) * 1000:.1f})"
-          f"  {med / fastest_peer:.2f}x the fastest peer")
+fmt = lambda v: f"{statistics.median(v) * 1000:7.1f} ms ({min(v) * 1000:.1f}-{max(v) * 1000:.1f})"
+best_proc = min(statistics.median(v) for k, v in proc.items() if k != "sigfuse")
+sig = statistics.median(proc["sigfuse"])
+print("engine      whole process, median (min-max)     query inside the process, median (min-max)")
+for name in proc:
+    print(f"{name:10} {fmt(proc[name])}   {fmt(inproc[name])}")
+sig_in = statistics.median(inproc["sigfuse"])
+best_in = min(statistics.median(v) for k, v in inproc.items() if k != "sigfuse")
+print(f"sigfuse / fastest peer: whole process {sig / best_proc:.2f}x, query inside the process "
+      f"{sig_in / best_in:.2f}x")
 print("answer (spans, matched, sum of cpu):", next(iter(answers["sigfuse"])))
 PY

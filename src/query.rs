@@ -38,6 +38,10 @@ pub struct QueryArgs {
     /// Write the result of the last statement to this path or URL (file://, s3://, …).
     #[arg(long)]
     out: Option<String>,
+    /// Print each statement's time (planning to last row written) to stderr, like psql's
+    /// `\timing`.
+    #[arg(long)]
+    timing: bool,
 }
 
 pub async fn run(
@@ -77,6 +81,7 @@ pub async fn run(
                 continue;
             }
         };
+        let started = std::time::Instant::now();
         let state = engine.ctx().state();
         let plan = state.statement_to_plan(statement).await?;
         let df = engine.ctx().execute_logical_plan(plan).await?;
@@ -84,9 +89,12 @@ pub async fn run(
             && let Some(out) = &args.out
         {
             write_to(&engine, df, args.format, out).await?;
-            continue;
+        } else {
+            print(df, args.format).await?;
         }
-        print(df, args.format).await?;
+        if args.timing {
+            eprintln!("Time: {:.3} ms", started.elapsed().as_secs_f64() * 1e3);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
