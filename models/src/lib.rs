@@ -5,5 +5,17 @@
 //!
 //! # Layout
 //!
-//! Empty until the log-modality issue: `error` (the crate's `thiserror` enum, converted once at
-//! the `udfs` seam) and one module per model will live here.
+//! | module | what it holds |
+//! |---|---|
+//! | [`error`] | [`ModelError`], the crate's one error type, converted once at the `udfs` seam |
+//! | [`device`] | the `sigfuse.device` setting (`cpu`, `cuda:N` with the `cuda` feature) |
+//! | [`text`] | text embeddings: a BERT sentence encoder, the built-in hashed encoder, the cache, the template key |
+//!
+//! Models get their bytes from the caller: reading from the lake's object store is the
+//! engine's job (only a local-folder convenience reader lives here).
+
+pub mod device;
+pub mod error;
+pub mod text;
+
+pub use error::{ModelError, Result};
