@@ -509,3 +509,57 @@ pub(crate) mod tests {
         assert!(e.contains("has no model.safetensors"), "{e}");
     }
 }
+
+/// Against the real all-MiniLM-L6-v2 (`scripts/fetch-text-encoder.sh`; `scripts/test` sets the
+/// variable): our forward pass must reproduce sentence-transformers' published vector.
+#[cfg(test)]
+mod real_weights {
+    use super::*;
+    use crate::text::cosine;
+
+    fn minilm() -> Option<SentenceEncoder> {
+        let Some(dir) = std::env::var_os("SIGFUSE_TEST_TEXT_ENCODER") else {
+            eprintln!(
+                "SKIPPED real-weights test: SIGFUSE_TEST_TEXT_ENCODER is not set \
+                 (scripts/test sets it after running scripts/fetch-text-encoder.sh)"
+            );
+            return None;
+        };
+        let files = ModelFiles::read_dir(Path::new(&dir)).unwrap();
+        Some(SentenceEncoder::load(&files, &Device::Cpu).unwrap())
+    }
+
+    #[test]
+    fn minilm_reproduces_the_reference_vector_and_ranks_log_lines() {
+        let Some(e) = minilm() else { return };
+        assert_eq!((e.dim(), e.max_len()), (384, 256));
+        let texts = [
+            "This is an example sentence",
+            "connection to 10.0.0.12:5432 refused, retrying",
+            "connection to 192.168.7.3:6379 refused, retrying",
+            "user alice logged in from the web console",
+            "disk /dev/sda1 is 95% full",
+        ];
+        let v = e.embed(&texts).unwrap();
+        // sentence-transformers' all-MiniLM-L6-v2, first five dimensions (INFRA.md).
+        let want = [0.06766, 0.06350, 0.04871, 0.07930, 0.03745];
+        for (i, (got, want)) in v[0].iter().zip(want).enumerate() {
+            assert!((got - want).abs() < 1e-4, "dimension {i}: {got} vs {want}");
+        }
+        for x in &v {
+            let norm = x.iter().map(|a| a * a).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-5, "{norm}");
+        }
+        // Measured: 0.624 for the two 'refused' lines (the raw addresses and ports split into
+        // many word pieces; after template_key they are the same text), at most 0.108 between
+        // unrelated lines.
+        let similar = cosine(&v[1], &v[2]);
+        assert!(similar > 0.5, "two 'connection refused' lines: {similar}");
+        for i in 0..v.len() {
+            for j in (i + 1..v.len()).filter(|&j| (i, j) != (1, 2)) {
+                let c = cosine(&v[i], &v[j]);
+                assert!(c < 0.2, "unrelated lines {i} and {j}: cosine {c}");
+            }
+        }
+    }
+}
