@@ -12,6 +12,7 @@
 //! | [`config`] | reading those settings from `sigfuse.toml` |
 //! | [`Engine`] | an opened lake plus the session built over it |
 //! | [`like_escape`] | optimizer rule: `LIKE … ESCAPE 'c'` for any `c`, as SQL tools send it |
+//! | [`text_encoders`] | loads `embed_text`'s models from folders or the object store, once per model |
 //! | [`split_statements`] | splits a script into statements for one-by-one execution |
 //!
 //! It does not speak a wire protocol (that is `sigfuse-sql`) and does not parse sources (that is
@@ -19,18 +20,25 @@
 
 pub mod config;
 pub mod like_escape;
+pub mod text_encoders;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::common::Result;
+use datafusion::common::config::ExtensionOptions;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use sigfuse_models::text::DEFAULT_CACHE_ENTRIES;
 use sigfuse_storage::{Lake, SignalKind, SignalTable};
+use sigfuse_udfs::ModelHandles;
+use sigfuse_udfs::settings::SigfuseOptions;
+
+use crate::text_encoders::EngineTextEncoders;
 
 /// Settings a session is built from.
 #[derive(Debug, Clone, Default)]
@@ -41,6 +49,10 @@ pub struct EngineConfig {
     pub storage_options: HashMap<String, String>,
     /// Memory the query engine may use before it spills or fails; unlimited when `None`.
     pub memory_limit: Option<usize>,
+    /// The sessions' default `sigfuse.text_encoder` (`builtin` when `None`).
+    pub text_encoder: Option<String>,
+    /// The sessions' default `sigfuse.device` (`cpu` when `None`).
+    pub device: Option<String>,
 }
 
 /// An opened lake and the session over it.
@@ -59,9 +71,17 @@ impl Engine {
 
     /// Builds the session over an already opened lake (tests share an in-memory one this way).
     pub fn over(lake: Lake, config: &EngineConfig) -> Result<Self> {
+        let mut options = SigfuseOptions::default();
+        if let Some(encoder) = &config.text_encoder {
+            options.set("text_encoder", encoder)?;
+        }
+        if let Some(device) = &config.device {
+            options.set("device", device)?;
+        }
         let session_config = SessionConfig::new()
             .with_information_schema(true)
-            .with_collect_statistics(true);
+            .with_collect_statistics(true)
+            .with_option_extension(options);
         // The lake is live (ingest runs while sessions query), and DataFusion's list-files cache
         // never expires by default: a session would not see files written after its first scan.
         // Listing is cheap because scans list only the hour folders a query needs; the footer
@@ -71,14 +91,21 @@ impl Engine {
         if let Some(limit) = config.memory_limit {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }
-        let mut ctx = SessionContext::new_with_config_rt(session_config, runtime.build_arc()?);
+        let runtime = runtime.build_arc()?;
+        let models = ModelHandles {
+            text_encoders: Arc::new(EngineTextEncoders::new(
+                Arc::clone(&runtime),
+                DEFAULT_CACHE_ENTRIES,
+            )),
+        };
+        let mut ctx = SessionContext::new_with_config_rt(session_config, runtime);
         let store_url = lake.object_store_url();
         ctx.register_object_store(store_url.as_ref(), Arc::clone(lake.store()));
         for kind in SignalKind::ALL {
             ctx.register_table(kind.table_name(), Arc::new(SignalTable::new(&lake, kind)))?;
         }
         ctx.add_optimizer_rule(Arc::new(like_escape::LikeEscapeToBackslash));
-        sigfuse_udfs::register_all(&mut ctx)?;
+        sigfuse_udfs::register_all(&mut ctx, &models)?;
         Ok(Self { lake, ctx })
     }
 

@@ -8,6 +8,7 @@
 //! | [`bert`] | the BERT transformer stack on candle-nn |
 //! | [`sentence`] | tokenizer + BERT + mean pooling + L2 norm, loaded from [`ModelFiles`] |
 //! | [`hashed`] | the deterministic fallback encoder used when no weights are configured |
+//! | [`testing`] | a random tiny BERT folder in memory, for tests of the crates above |
 //!
 //! Semantics shared by every encoder: vectors have unit L2 norm; the same text gives the same
 //! vector; texts longer than the model's limit (256 tokens for all-MiniLM-L6-v2) are truncated;
@@ -18,6 +19,7 @@ pub mod cache;
 pub mod hashed;
 pub mod mask;
 pub mod sentence;
+pub mod testing;
 
 pub use cache::{CacheStats, DEFAULT_CACHE_ENTRIES, Embedding, TextEmbedder};
 pub use hashed::{HASHED_DIM, HashedEncoder};

@@ -288,84 +288,17 @@ impl SentenceEncoder {
 pub(crate) mod tests {
     use super::*;
     use crate::text::cosine;
-    use candle_nn::VarMap;
-    use serde_json::json;
+    use crate::text::testing::{WORDS, tiny_bert_files};
 
-    const WORDS: &[&str] = &[
-        "connection",
-        "to",
-        "refused",
-        "retrying",
-        "in",
-        "user",
-        "logged",
-        "error",
-        "at",
-        "disk",
-        "full",
-        "on",
-        "the",
-        "a",
-        "request",
-        "failed",
-        "timeout",
-        "<",
-        ">",
-        "num",
-        "ip",
-        "##s",
-        "##ing",
-        "java",
-        ".",
-        ",",
-        "exception",
-        "null",
-        "pointer",
-    ];
-
-    /// Writes a random 2-layer, 16-d BERT with a WordPiece tokenizer into `dir`, as a
-    /// sentence-transformers folder. Returns the config.
-    pub(crate) fn write_tiny_bert(dir: &Path, max_seq_length: Option<usize>) -> BertConfig {
-        let mut vocab = serde_json::Map::new();
-        for (i, t) in ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
-            .iter()
-            .chain(WORDS)
-            .enumerate()
-        {
-            vocab.insert((*t).to_string(), json!(i));
+    /// Writes [`tiny_bert_files`] into `dir` as a sentence-transformers folder.
+    pub(crate) fn write_tiny_bert(dir: &Path, max_seq_length: Option<usize>) {
+        let files = tiny_bert_files(max_seq_length);
+        std::fs::write(dir.join("tokenizer.json"), &files.tokenizer).unwrap();
+        std::fs::write(dir.join("config.json"), &files.config).unwrap();
+        std::fs::write(dir.join("model.safetensors"), &files.weights).unwrap();
+        if let Some(sc) = &files.sentence_config {
+            std::fs::write(dir.join("sentence_bert_config.json"), sc).unwrap();
         }
-        let tokenizer = json!({
-            "version": "1.0",
-            // Deliberately short: the loader must replace it with the sentence-transformers length.
-            "truncation": {"direction": "Right", "max_length": 4, "strategy": "LongestFirst", "stride": 0},
-            "padding": null,
-            "added_tokens": [],
-            "normalizer": {"type": "BertNormalizer", "clean_text": true,
-                "handle_chinese_chars": true, "strip_accents": null, "lowercase": true},
-            "pre_tokenizer": {"type": "BertPreTokenizer"},
-            "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]},
-            "decoder": null,
-            "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
-                "max_input_chars_per_word": 100, "vocab": vocab},
-        });
-        let config = json!({
-            "model_type": "bert", "vocab_size": 40, "hidden_size": 16, "num_hidden_layers": 2,
-            "num_attention_heads": 4, "intermediate_size": 32, "hidden_act": "gelu",
-            "max_position_embeddings": 64, "type_vocab_size": 2, "layer_norm_eps": 1e-12,
-            "pad_token_id": 0,
-        });
-        std::fs::write(dir.join("tokenizer.json"), tokenizer.to_string()).unwrap();
-        std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
-        if let Some(n) = max_seq_length {
-            let sc = json!({"max_seq_length": n, "do_lower_case": false});
-            std::fs::write(dir.join("sentence_bert_config.json"), sc.to_string()).unwrap();
-        }
-        let config: BertConfig = serde_json::from_value(config).unwrap();
-        let varmap = VarMap::new();
-        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-        BertModel::load(vb, &config).unwrap();
-        varmap.save(dir.join("model.safetensors")).unwrap();
-        config
     }
 
     fn load(dir: &Path) -> SentenceEncoder {
