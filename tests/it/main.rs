@@ -7,3 +7,4 @@ mod ingest;
 mod pruning;
 mod s3;
 mod serve;
+mod slt;

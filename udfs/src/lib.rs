@@ -7,25 +7,41 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`time`] | time-window functions: `time_bucket` (its kernel, `time::bucket`, is shared with gap filling and `signal_windows`) |
 //! | [`logs`] | log functions: `embed_text` |
 //! | [`settings`] | the `sigfuse.*` session settings ([`settings::SigfuseOptions`]) |
 //! | [`handles`] | the model handles the engine gives functions ([`handles::TextEncoderSource`]) |
+//! | [`docs`] | renders `docs/sql-functions.md` from the functions' `#[user_doc]` |
 //!
-//! Time-window functions (`time`) and fusion scores (`fusion`) land with their issues.
-//! Functions do no I/O and hold no global state other than a model handle given to them.
+//! Fusion scores (`fusion`) land with their issue. Functions do no I/O and hold no global
+//! state other than a model handle given to them; planner extensions (gap filling, ASOF join)
+//! live in `sigfuse-engine`.
 //!
 //! [`register_all`] also registers datafusion-functions-json (`json_get_str(attributes, 'k')`,
 //! `json_get_int`, `json_contains`, the `->`/`->>` operators, …), which the `attributes` column
 //! of every signal table is meant to be queried with (DESIGN.md).
 
+use std::sync::Arc;
+
+use datafusion::common::Result;
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::prelude::SessionContext;
+
+pub mod docs;
 pub mod handles;
 pub mod logs;
 pub mod settings;
-
-use datafusion::common::Result;
-use datafusion::prelude::SessionContext;
+pub mod time;
 
 pub use handles::ModelHandles;
+
+/// Every scalar function of ours, bound to `models`, for registration and for the generated
+/// reference.
+pub fn scalar_functions(models: &ModelHandles) -> Vec<Arc<ScalarUDF>> {
+    let mut functions = time::functions();
+    functions.extend(logs::functions(models));
+    functions
+}
 
 /// Registers every sigfuse function in `ctx`, bound to `models`. The session's config should
 /// carry [`settings::SigfuseOptions`] (the engine adds it), or `SET sigfuse.…` is refused.
@@ -33,7 +49,7 @@ pub fn register_all(ctx: &mut SessionContext, models: &ModelHandles) -> Result<(
     datafusion_functions_json::register_all(ctx)?;
     // Bound to the session's settings as they are now (a later SET rebinds them).
     let options = ctx.state().config_options().as_ref().clone();
-    for f in logs::functions(models) {
+    for f in scalar_functions(models) {
         let f = f
             .inner()
             .with_updated_config(&options)
