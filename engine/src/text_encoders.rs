@@ -309,7 +309,7 @@ mod tests {
         let msg = error(&e, "SELECT embed_text('x', 's3://nobucket/m')").await;
         assert!(msg.contains("no object store for s3://nobucket"), "{msg}");
         let msg = error(&e, "SELECT embed_text(b, b) FROM (VALUES ('a')) AS t(b)").await;
-        assert!(msg.contains("must be a text constant"), "{msg}");
+        assert!(msg.contains("must be a text literal"), "{msg}");
 
         e.ctx()
             .sql("SET sigfuse.text_encoder = '/no/such/dir'")

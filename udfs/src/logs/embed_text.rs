@@ -9,12 +9,13 @@ use datafusion::arrow::array::builder::NullBufferBuilder;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, FixedSizeListArray, Float32Array};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::config::ConfigOptions;
+use datafusion::common::types::{NativeType, logical_null, logical_string};
 use datafusion::common::{
     DataFusionError, Result, ScalarValue, exec_err, internal_err, plan_datafusion_err, plan_err,
 };
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, TypeSignature, Volatility,
+    Coercion, ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, Signature, TypeSignature, TypeSignatureClass, Volatility,
 };
 use datafusion_macros::user_doc;
 use sigfuse_models::text::{TextEmbedder, template_key};
@@ -29,8 +30,30 @@ use crate::settings::SigfuseOptions;
 The line's template is embedded: numbers, ids, hex, UUIDs, IPs, paths and URLs are masked first (`connection to <IP> refused`), so lines that differ only in such values get the same vector, and each template is computed once and cached (bounded, shared by all queries). The encoder is the session's `sigfuse.text_encoder` (`SHOW sigfuse.text_encoder`): `builtin` — hashed word 1-2-grams, 384-d, deterministic, no files — or a sentence-transformers folder or object-store URL with `config.json`, `tokenizer.json` and `model.safetensors` (BERT family, mean pooling, L2-normalized, inputs truncated at the folder's `max_seq_length`, 256 by default; `scripts/fetch-text-encoder.sh` installs all-MiniLM-L6-v2). Models run on `sigfuse.device` (`cpu`, or `cuda:N` in a CUDA build). NULL gives NULL; an empty line has a vector."#,
     syntax_example = "embed_text(body [, model])",
     sql_example = r#"```sql
-> SELECT embed_text('connection to 10.0.0.1 refused')[1] AS first,
-         array_length(embed_text('x')) AS dims;
+> SELECT array_length(embed_text('connection to 10.0.0.1 refused')) AS dims,
+         round(array_distance(embed_text('connection to 10.0.0.1 refused'),
+                              embed_text('connection to 192.168.3.7 refused')), 4) AS same_template,
+         round(array_distance(embed_text('connection to 10.0.0.1 refused'),
+                              embed_text('connection refused by peer')), 4) AS similar,
+         round(array_distance(embed_text('connection to 10.0.0.1 refused'),
+                              embed_text('user logged in')), 4) AS unrelated;
++------+---------------+---------+-----------+
+| dims | same_template | similar | unrelated |
++------+---------------+---------+-----------+
+| 384  | 0.0           | 1.0761  | 1.4142    |
++------+---------------+---------+-----------+
+-- Unit vectors: distance 0 is the same vector, √2 ≈ 1.414 nothing in common.
+-- With all-MiniLM-L6-v2 (scripts/fetch-text-encoder.sh /tmp/all-minilm-l6-v2):
+> SET sigfuse.text_encoder = '/tmp/all-minilm-l6-v2';
+> SELECT round(array_distance(embed_text('connection to 10.0.0.1 refused'),
+                              embed_text('connection refused by peer')), 4) AS similar,
+         round(array_distance(embed_text('connection to 10.0.0.1 refused'),
+                              embed_text('user logged in')), 4) AS unrelated;
++---------+-----------+
+| similar | unrelated |
++---------+-----------+
+| 0.699   | 1.3043    |
++---------+-----------+
 ```"#,
     standard_argument(name = "body", prefix = "String"),
     argument(
@@ -62,7 +85,7 @@ impl DefaultEncoder {
             device: device.to_string(),
             loaded: encoders
                 .text_encoder(spec, device)
-                .map_err(|e| e.strip_backtrace()),
+                .map_err(|e| e.message().to_string()),
         }
     }
 }
@@ -91,8 +114,13 @@ impl EmbedText {
         let defaults = SigfuseOptions::default();
         let default = DefaultEncoder::resolve(&*encoders, &defaults.text_encoder, &defaults.device);
         Self {
+            // Each argument keeps its own string type: a common-type signature would cast the
+            // model literal to the body's type, and planning needs it as a literal.
             signature: Signature::one_of(
-                vec![TypeSignature::String(1), TypeSignature::String(2)],
+                vec![
+                    TypeSignature::Coercible(vec![text()]),
+                    TypeSignature::Coercible(vec![text(), text()]),
+                ],
                 Volatility::Immutable,
             ),
             encoders,
@@ -114,12 +142,19 @@ impl EmbedText {
             Some(Some(name)) => self
                 .encoders
                 .text_encoder(name, &self.default.device)
-                .map_err(|e| {
-                    plan_datafusion_err!("embed_text: model '{name}': {}", e.strip_backtrace())
-                }),
-            _ => plan_err!("embed_text: the model must be a non-NULL text constant, got {model}"),
+                .map_err(|e| plan_datafusion_err!("embed_text: model '{name}': {}", e.message())),
+            _ => plan_err!("embed_text: the model must be a non-NULL text literal, got {model}"),
         }
     }
+}
+
+/// Any string type as it is; NULL as Utf8.
+fn text() -> Coercion {
+    Coercion::new_implicit(
+        TypeSignatureClass::Native(logical_string()),
+        vec![TypeSignatureClass::Native(logical_null())],
+        NativeType::String,
+    )
 }
 
 /// `FixedSizeList<Float32, dim>` with non-null items.
@@ -154,7 +189,9 @@ impl ScalarUDFImpl for EmbedText {
             },
             [_, Some(model)] => self.named_encoder(model)?,
             [_, None] => {
-                return plan_err!("embed_text: the model must be a text constant, got a column");
+                return plan_err!(
+                    "embed_text: the model must be a text literal, got an expression"
+                );
             }
             other => {
                 return plan_err!("embed_text: expected 1 or 2 arguments, got {}", other.len());
@@ -191,7 +228,9 @@ impl ScalarUDFImpl for EmbedText {
             },
             Some(ColumnarValue::Scalar(model)) => self.named_encoder(model)?,
             Some(ColumnarValue::Array(_)) => {
-                return exec_err!("embed_text: the model must be a text constant, got a column");
+                return exec_err!(
+                    "embed_text: the model must be a text literal, got an expression"
+                );
             }
         };
         let DataType::FixedSizeList(_, dim) = args.return_type() else {
