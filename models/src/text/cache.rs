@@ -7,9 +7,9 @@
 //! two — an entry used within the last `capacity / 2` insertions is always kept — at the cost of
 //! two hash lookups, with no per-hit bookkeeping.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use super::TextEncoder;
 use crate::error::{ModelError, Result};
@@ -24,6 +24,8 @@ pub type Embedding = Arc<[f32]>;
 struct Generations {
     young: HashMap<Arc<str>, Embedding>,
     old: HashMap<Arc<str>, Embedding>,
+    /// Texts some thread is encoding now.
+    pending: HashSet<Arc<str>>,
 }
 
 /// Counters since the embedder was built.
@@ -45,6 +47,8 @@ pub struct TextEmbedder {
     encoder: TextEncoder,
     half: usize,
     cache: Mutex<Generations>,
+    /// Signalled whenever texts leave `pending`.
+    ready: Condvar,
     lookups: AtomicU64,
     hits: AtomicU64,
     encoded: AtomicU64,
@@ -57,6 +61,7 @@ impl TextEmbedder {
             encoder,
             half: (capacity / 2).max(1),
             cache: Mutex::default(),
+            ready: Condvar::new(),
             lookups: AtomicU64::new(0),
             hits: AtomicU64::new(0),
             encoded: AtomicU64::new(0),
@@ -95,56 +100,91 @@ impl TextEmbedder {
     }
 
     /// The embeddings of `texts`, in order. Each distinct text missing from the cache is
-    /// encoded once (in batches, outside the lock, so other queries keep reading the cache).
+    /// encoded once (in batches, outside the lock, so other queries keep reading the cache),
+    /// and once across threads too: a text another thread is encoding right now is waited
+    /// for, not encoded again (DataFusion runs one partition per core, and at the start of a
+    /// scan they all meet the same templates).
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Embedding>> {
         let mut out: Vec<Option<Embedding>> = vec![None; texts.len()];
-        // Distinct missing texts and the output slots each fills.
-        let mut missing: Vec<&str> = Vec::new();
+        // Output slots of each distinct text, in first-seen order.
         let mut slots: HashMap<&str, Vec<usize>> = HashMap::new();
-        {
-            let mut g = self.lock();
-            for (i, &t) in texts.iter().enumerate() {
-                if let Some(v) = self.get(&mut g, t) {
-                    out[i] = Some(v);
-                } else {
-                    slots
-                        .entry(t)
-                        .or_insert_with(|| {
-                            missing.push(t);
-                            Vec::new()
-                        })
-                        .push(i);
+        let mut todo: Vec<&str> = Vec::new();
+        for (i, &t) in texts.iter().enumerate() {
+            slots
+                .entry(t)
+                .or_insert_with(|| {
+                    todo.push(t);
+                    Vec::new()
+                })
+                .push(i);
+        }
+        let fill = |out: &mut [Option<Embedding>], t: &str, v: &Embedding| {
+            for &i in &slots[t] {
+                out[i] = Some(Arc::clone(v));
+            }
+        };
+        let mut encoded_rows = 0;
+        while !todo.is_empty() {
+            let mut mine = Vec::new();
+            let mut theirs = Vec::new();
+            {
+                let mut g = self.lock();
+                for t in todo {
+                    if let Some(v) = self.get(&mut g, t) {
+                        fill(&mut out, t, &v);
+                    } else if g.pending.contains(t) {
+                        theirs.push(t);
+                    } else {
+                        g.pending.insert(Arc::from(t));
+                        mine.push(t);
+                    }
                 }
             }
+            if !mine.is_empty() {
+                let result = self.encode(&mine);
+                let mut g = self.lock();
+                for t in &mine {
+                    g.pending.remove(*t);
+                }
+                self.ready.notify_all();
+                for (t, v) in mine.iter().zip(result?) {
+                    fill(&mut out, t, &v);
+                    self.insert(&mut g, Arc::from(*t), v);
+                }
+                encoded_rows += mine.iter().map(|t| slots[t].len()).sum::<usize>();
+            }
+            if !theirs.is_empty() {
+                let mut g = self.lock();
+                while theirs.iter().any(|t| g.pending.contains(*t)) {
+                    g = self.ready.wait(g).unwrap_or_else(PoisonError::into_inner);
+                }
+            }
+            // Done by the other thread: found in the cache on the next round (or, if it failed
+            // or the entry was already evicted, claimed and encoded here).
+            todo = theirs;
         }
         let n = texts.len() as u64;
         self.lookups.fetch_add(n, Ordering::Relaxed);
-        let missed: usize = slots.values().map(Vec::len).sum();
-        self.hits.fetch_add(n - missed as u64, Ordering::Relaxed);
-        if !missing.is_empty() {
-            let vectors = self.encoder.embed(&missing)?;
-            if vectors.len() != missing.len() {
-                return Err(ModelError::Internal(format!(
-                    "{}: {} vectors for {} texts",
-                    self.describe(),
-                    vectors.len(),
-                    missing.len()
-                )));
-            }
-            self.encoded
-                .fetch_add(missing.len() as u64, Ordering::Relaxed);
-            let mut g = self.lock();
-            for (t, v) in missing.iter().zip(vectors) {
-                let v: Embedding = v.into();
-                for &i in &slots[t] {
-                    out[i] = Some(Arc::clone(&v));
-                }
-                self.insert(&mut g, Arc::from(*t), v);
-            }
-        }
+        self.hits
+            .fetch_add(n - encoded_rows as u64, Ordering::Relaxed);
         out.into_iter()
             .map(|v| v.ok_or_else(|| ModelError::Internal("embedding slot left empty".into())))
             .collect()
+    }
+
+    fn encode(&self, texts: &[&str]) -> Result<Vec<Embedding>> {
+        let vectors = self.encoder.embed(texts)?;
+        if vectors.len() != texts.len() {
+            return Err(ModelError::Internal(format!(
+                "{}: {} vectors for {} texts",
+                self.describe(),
+                vectors.len(),
+                texts.len()
+            )));
+        }
+        self.encoded
+            .fetch_add(texts.len() as u64, Ordering::Relaxed);
+        Ok(vectors.into_iter().map(Embedding::from).collect())
     }
 
     fn get(&self, g: &mut Generations, text: &str) -> Option<Embedding> {
@@ -215,5 +255,28 @@ mod tests {
             102,
             "an old entry must have been evicted"
         );
+    }
+
+    #[test]
+    fn threads_meeting_the_same_new_texts_encode_each_once() {
+        let files = crate::text::testing::tiny_bert_files(None);
+        let bert = crate::text::SentenceEncoder::load(&files, &candle_core::Device::Cpu).unwrap();
+        let e = TextEmbedder::new(TextEncoder::Bert(Box::new(bert)), 1000);
+        let texts: Vec<String> = (0..120)
+            .map(|i| format!("request {} failed at the disk {}", "a ".repeat(i % 13), i))
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let results: Vec<Vec<Embedding>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| e.embed(&refs).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let s = e.stats();
+        assert_eq!(s.encoded, 120, "{s:?}");
+        assert_eq!((s.lookups, s.hits), (480, 360), "{s:?}");
+        for r in &results[1..] {
+            assert_eq!(r, &results[0]);
+        }
     }
 }
