@@ -9,7 +9,7 @@ use datafusion::arrow::array::builder::NullBufferBuilder;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, FixedSizeListArray, Float32Array};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::types::{NativeType, logical_null, logical_string};
+use datafusion::common::types::{NativeType, logical_binary, logical_null, logical_string};
 use datafusion::common::{
     DataFusionError, Result, ScalarValue, exec_err, internal_err, plan_datafusion_err, plan_err,
 };
@@ -27,7 +27,7 @@ use crate::settings::SigfuseOptions;
     doc_section(label = "Log Functions"),
     description = r#"The text embedding of a log line: a unit-length vector of floats (`FixedSizeList<Float32, d>`, `float4[]` over the Postgres protocol) whose cosine with another line's vector says how alike the two lines are.
 
-The line's template is embedded: numbers, ids, hex, UUIDs, IPs, paths and URLs are masked first (`connection to <IP> refused`), so lines that differ only in such values get the same vector, and each template is computed once and cached (bounded, shared by all queries). The encoder is the session's `sigfuse.text_encoder` (`SHOW sigfuse.text_encoder`): `builtin` — hashed word 1-2-grams, 384-d, deterministic, no files — or a sentence-transformers folder or object-store URL with `config.json`, `tokenizer.json` and `model.safetensors` (BERT family, mean pooling, L2-normalized, inputs truncated at the folder's `max_seq_length`, 256 by default; `scripts/fetch-text-encoder.sh` installs all-MiniLM-L6-v2). Models run on `sigfuse.device` (`cpu`, or `cuda:N` in a CUDA build). NULL gives NULL; an empty line has a vector."#,
+The line's template is embedded: numbers, ids, hex, UUIDs, IPs, paths and URLs are masked first (`connection to <IP> refused`), so lines that differ only in such values get the same vector, and each template is computed once and cached (bounded, shared by all queries). The encoder is the session's `sigfuse.text_encoder` (`SHOW sigfuse.text_encoder`): `builtin` — hashed word 1-2-grams, 384-d, deterministic, no files — or a sentence-transformers folder or object-store URL with `config.json`, `tokenizer.json` and `model.safetensors` (BERT family, mean pooling, L2-normalized, inputs truncated at the folder's `max_seq_length`, 256 by default; `scripts/fetch-text-encoder.sh` installs all-MiniLM-L6-v2). Models run on `sigfuse.device` (`cpu`, or `cuda:N` in a CUDA build). NULL gives NULL; an empty line has a vector; a binary body is read as UTF-8 with invalid bytes replaced by U+FFFD."#,
     syntax_example = "embed_text(body [, model])",
     sql_example = r#"```sql
 > SELECT array_length(embed_text('connection to 10.0.0.1 refused')) AS dims,
@@ -55,7 +55,10 @@ The line's template is embedded: numbers, ids, hex, UUIDs, IPs, paths and URLs a
 | 0.699   | 1.3043    |
 +---------+-----------+
 ```"#,
-    standard_argument(name = "body", prefix = "String"),
+    argument(
+        name = "body",
+        description = "The log line: any text type, or binary (invalid UTF-8 replaced)."
+    ),
     argument(
         name = "model",
         description = "Optional constant: `'builtin'`, a folder or an object-store URL, used instead of `sigfuse.text_encoder`."
@@ -119,7 +122,9 @@ impl EmbedText {
             signature: Signature::one_of(
                 vec![
                     TypeSignature::Coercible(vec![text()]),
+                    TypeSignature::Coercible(vec![bytes()]),
                     TypeSignature::Coercible(vec![text(), text()]),
+                    TypeSignature::Coercible(vec![bytes(), text()]),
                 ],
                 Volatility::Immutable,
             ),
@@ -155,6 +160,12 @@ fn text() -> Coercion {
         vec![TypeSignatureClass::Native(logical_null())],
         NativeType::String,
     )
+}
+
+/// Binary bodies (logs whose bytes are not all UTF-8), read with invalid sequences replaced
+/// by U+FFFD.
+fn bytes() -> Coercion {
+    Coercion::new_exact(TypeSignatureClass::Native(logical_binary()))
 }
 
 /// `FixedSizeList<Float32, dim>` with non-null items.
@@ -257,17 +268,39 @@ impl ScalarUDFImpl for EmbedText {
     }
 }
 
+fn lossy(bytes: Option<&[u8]>) -> Option<Cow<'_, str>> {
+    bytes.map(String::from_utf8_lossy)
+}
+
 /// The kernel: one template key per row, each distinct key of the batch looked up (and on a
 /// miss encoded) once.
 fn embed(bodies: &ArrayRef, embedder: &TextEmbedder) -> Result<ArrayRef> {
-    let texts: Vec<Option<&str>> = match bodies.data_type() {
-        DataType::Utf8 => bodies.as_string::<i32>().iter().collect(),
-        DataType::LargeUtf8 => bodies.as_string::<i64>().iter().collect(),
-        DataType::Utf8View => bodies.as_string_view().iter().collect(),
+    let texts: Vec<Option<Cow<str>>> = match bodies.data_type() {
+        DataType::Utf8 => bodies
+            .as_string::<i32>()
+            .iter()
+            .map(|t| t.map(Cow::Borrowed))
+            .collect(),
+        DataType::LargeUtf8 => bodies
+            .as_string::<i64>()
+            .iter()
+            .map(|t| t.map(Cow::Borrowed))
+            .collect(),
+        DataType::Utf8View => bodies
+            .as_string_view()
+            .iter()
+            .map(|t| t.map(Cow::Borrowed))
+            .collect(),
+        DataType::Binary => bodies.as_binary::<i32>().iter().map(lossy).collect(),
+        DataType::LargeBinary => bodies.as_binary::<i64>().iter().map(lossy).collect(),
+        DataType::BinaryView => bodies.as_binary_view().iter().map(lossy).collect(),
         DataType::Null => vec![None; bodies.len()],
         other => return internal_err!("embed_text: body coerced to {other}, not text"),
     };
-    let keys: Vec<Option<Cow<str>>> = texts.iter().map(|t| t.map(template_key)).collect();
+    let keys: Vec<Option<Cow<str>>> = texts
+        .iter()
+        .map(|t| t.as_deref().map(template_key))
+        .collect();
     let mut distinct: Vec<&str> = Vec::new();
     let mut slot_of: HashMap<&str, usize> = HashMap::new();
     let slots: Vec<Option<usize>> = keys
@@ -449,6 +482,28 @@ mod tests {
         for (model, out) in &results[2..] {
             let first = &results[usize::from(model.is_some())].1;
             assert_eq!(out, first, "{model:?}: types must not change vectors");
+        }
+    }
+
+    #[test]
+    fn binary_bodies_are_read_with_invalid_bytes_replaced() {
+        use datafusion::arrow::array::{BinaryArray, BinaryViewArray, LargeBinaryArray};
+        let f = EmbedText::new(TestEncoders::new());
+        let raw: Vec<Option<&[u8]>> =
+            vec![Some(b"disk \xff\xfe full"), None, Some(b"user logged in")];
+        let text = StringArray::from(vec![
+            Some("disk \u{fffd}\u{fffd} full"),
+            None,
+            Some("user logged in"),
+        ]);
+        let want = run(&f, Arc::new(text), None).unwrap();
+        let inputs: Vec<ArrayRef> = vec![
+            Arc::new(BinaryArray::from(raw.clone())),
+            Arc::new(LargeBinaryArray::from(raw.clone())),
+            Arc::new(BinaryViewArray::from(raw)),
+        ];
+        for input in inputs {
+            assert_eq!(run(&f, input, None).unwrap(), want);
         }
     }
 
