@@ -95,6 +95,10 @@ mod tests {
         assert_eq!(c.memory_limit, Some(2 << 20));
         assert_eq!(c.storage_options["aws_allow_http"], "true");
         assert_eq!(c.storage_options["aws_region"], "eu-west-1");
+        let c = EngineConfig::from_toml("text_encoder = \"/models/minilm\"\ndevice = \"cpu\"\n")
+            .unwrap();
+        assert_eq!(c.text_encoder.as_deref(), Some("/models/minilm"));
+        assert_eq!(c.device.as_deref(), Some("cpu"));
         let e = EngineConfig::from_toml("lak = \"x\"").unwrap_err();
         assert!(e.contains("lak"), "{e}");
     }
