@@ -13,13 +13,17 @@
 //! | [`Engine`] | an opened lake plus the session built over it |
 //! | [`like_escape`] | optimizer rule: `LIKE … ESCAPE 'c'` for any `c`, as SQL tools send it |
 //! | [`text_encoders`] | loads `embed_text`'s models from folders or the object store, once per model |
+//! | [`gapfill`] | `time_bucket_gapfill` with `locf`/`interpolate`: analyzer rule, logical node, `GapFillExec` |
+//! | [`planner`] | the query planner: DataFusion's plus our extension planners |
 //! | [`split_statements`] | splits a script into statements for one-by-one execution |
 //!
 //! It does not speak a wire protocol (that is `sigfuse-sql`) and does not parse sources (that is
 //! `sigfuse-storage`).
 
 pub mod config;
+pub mod gapfill;
 pub mod like_escape;
+pub mod planner;
 pub mod text_encoders;
 
 use std::collections::HashMap;
@@ -30,6 +34,7 @@ use datafusion::common::config::ExtensionOptions;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
@@ -98,14 +103,29 @@ impl Engine {
                 DEFAULT_CACHE_ENTRIES,
             )),
         };
-        let mut ctx = SessionContext::new_with_config_rt(session_config, runtime);
+        let state = SessionStateBuilder::new()
+            .with_config(session_config)
+            .with_runtime_env(runtime)
+            .with_default_features()
+            .with_query_planner(Arc::new(planner::SigfuseQueryPlanner))
+            .build();
+        let mut ctx = SessionContext::new_with_state(state);
         let store_url = lake.object_store_url();
         ctx.register_object_store(store_url.as_ref(), Arc::clone(lake.store()));
         for kind in SignalKind::ALL {
             ctx.register_table(kind.table_name(), Arc::new(SignalTable::new(&lake, kind)))?;
         }
         ctx.add_optimizer_rule(Arc::new(like_escape::LikeEscapeToBackslash));
+        // After type coercion (analyzer rules run in order), before any optimizer rule.
+        ctx.add_analyzer_rule(Arc::new(gapfill::GapFillRule));
         sigfuse_udfs::register_all(&mut ctx, &models)?;
+        let tables = SignalKind::ALL.map(|k| k.table_name().to_string());
+        ctx.register_udtf(
+            sigfuse_udfs::time::signal_windows::NAME,
+            Arc::new(sigfuse_udfs::time::signal_windows::SignalWindows::new(
+                tables,
+            )),
+        );
         Ok(Self { lake, ctx })
     }
 

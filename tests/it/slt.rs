@@ -54,15 +54,25 @@ fn render(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>, DataFusionError> 
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
             .collect::<Result<Vec<_>, _>>()?;
         for row in 0..batch.num_rows() {
-            rows.push(
-                formatters
-                    .iter()
-                    .map(|f| {
-                        let text = f.value(row).to_string();
-                        if text.is_empty() { "(empty)".to_string() } else { text }
-                    })
-                    .collect(),
-            );
+            let cells: Vec<String> = formatters
+                .iter()
+                .map(|f| {
+                    let text = f.value(row).to_string().trim_end().to_string();
+                    if text.is_empty() {
+                        "(empty)".to_string()
+                    } else {
+                        text
+                    }
+                })
+                .collect();
+            // A multi-line cell (an EXPLAIN plan) becomes one row per line, as expected output
+            // is written one line per row.
+            let lines: Vec<Vec<&str>> = cells.iter().map(|c| c.lines().collect()).collect();
+            let height = lines.iter().map(Vec::len).max().unwrap_or(1).max(1);
+            for k in 0..height {
+                let parts = lines.iter().filter_map(|l| l.get(k).map(|s| s.to_string()));
+                rows.push(parts.collect());
+            }
         }
     }
     Ok(rows)
@@ -80,8 +90,15 @@ impl AsyncDB for Db {
         if schema.fields().is_empty() {
             return Ok(DBOutput::StatementComplete(0));
         }
-        let types = schema.fields().iter().map(|f| column_type(f.data_type())).collect();
-        Ok(DBOutput::Rows { types, rows: render(&batches).map_err(SltError)? })
+        let types = schema
+            .fields()
+            .iter()
+            .map(|f| column_type(f.data_type()))
+            .collect();
+        Ok(DBOutput::Rows {
+            types,
+            rows: render(&batches).map_err(SltError)?,
+        })
     }
 
     async fn shutdown(&mut self) {}
@@ -92,7 +109,9 @@ impl AsyncDB for Db {
 }
 
 fn slt_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -107,7 +126,9 @@ fn slt_files(dir: &Path, out: &mut Vec<PathBuf>) {
 async fn fixture_lake(root: &Path) -> Lake {
     let lake = Lake::open(&format!("memory://slt-{}", rand_suffix())).expect("memory lake");
     for kind in SignalKind::ALL {
-        let file = root.join("lake").join(format!("{}.jsonl", kind.table_name()));
+        let file = root
+            .join("lake")
+            .join(format!("{}.jsonl", kind.table_name()));
         if file.exists() {
             let options = IngestOptions::new(Format::Jsonl, Some(kind));
             ingest(&lake, &options, &file.to_string_lossy(), no_progress())
@@ -121,7 +142,11 @@ async fn fixture_lake(root: &Path) -> Lake {
 fn rand_suffix() -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,5 +182,10 @@ async fn slt() {
             failures.push(format!("{}\n{}", file.display(), e.display(false)));
         }
     }
-    assert!(failures.is_empty(), "{} .slt file(s) failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} .slt file(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

@@ -19,11 +19,20 @@ pub fn markdown<'a>(functions: impl IntoIterator<Item = (&'a str, &'a Documentat
             section = doc.doc_section.label.to_string();
             let _ = write!(out, "\n## {section}\n");
         }
-        let _ = write!(out, "\n### `{name}`\n\n{}\n\n```sql\n{}\n```\n", doc.description.trim(), doc.syntax_example);
+        let _ = write!(
+            out,
+            "\n### `{name}`\n\n{}\n\n```sql\n{}\n```\n",
+            doc.description.trim(),
+            doc.syntax_example
+        );
         if let Some(args) = &doc.arguments {
             out.push_str("\n| argument | meaning |\n|---|---|\n");
             for (arg, meaning) in args {
-                let _ = writeln!(out, "| `{arg}` | {} |", meaning.replace('\n', " ").replace('|', "\\|"));
+                let _ = writeln!(
+                    out,
+                    "| `{arg}` | {} |",
+                    meaning.replace('\n', " ").replace('|', "\\|")
+                );
             }
         }
         if let Some(example) = &doc.sql_example {
@@ -44,6 +53,7 @@ mod tests {
     #[test]
     fn docs_page_is_current() {
         let functions = crate::scalar_functions(&crate::ModelHandles::default());
+        let windows = crate::time::signal_windows::SignalWindows::new(Default::default());
         let mut docs = Vec::new();
         for f in &functions {
             let doc = f.documentation();
@@ -52,8 +62,12 @@ mod tests {
                 docs.push((f.name(), doc));
             }
         }
+        if let Some(doc) = windows.documentation() {
+            docs.push((crate::time::signal_windows::NAME, doc));
+        }
         let rendered = markdown(docs);
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/sql-functions.md");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/sql-functions.md");
         if std::env::var_os("SIGFUSE_UPDATE_DOCS").is_some() {
             std::fs::write(&path, &rendered).expect("write docs/sql-functions.md");
         }

@@ -4,9 +4,9 @@
 //! time unit can overflow halfway; results that do not fit the output type are errors, never
 //! wrapped values.
 
+use chrono::{DateTime, Datelike, Months, NaiveDateTime, Offset, TimeZone, Timelike};
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
-use chrono::{DateTime, Datelike, Months, NaiveDateTime, Offset, TimeZone, Timelike};
 
 pub(crate) const NANOS_PER_DAY: i128 = 86_400_000_000_000;
 
@@ -37,7 +37,10 @@ impl Width {
             ScalarValue::IntervalYearMonth(Some(m)) => (*m, 0, 0),
             v if v.is_null() => return Ok(None),
             other => {
-                return plan_err!("{who}: width must be an interval, got {}", other.data_type());
+                return plan_err!(
+                    "{who}: width must be an interval, got {}",
+                    other.data_type()
+                );
             }
         };
         let width = if months != 0 {
@@ -72,16 +75,16 @@ impl Width {
 /// otherwise an instant or a naive time) and an optional time zone whose wall clock the grid
 /// follows (so that `1 day` buckets start at local midnight, across DST changes too).
 #[derive(Debug, Clone)]
-pub(crate) struct Bucketer {
-    pub width: Width,
-    pub origin: i128,
-    pub tz: Option<Tz>,
+pub struct Bucketer {
+    pub(crate) width: Width,
+    pub(crate) origin: i128,
+    pub(crate) tz: Option<Tz>,
 }
 
 impl Bucketer {
     /// The start of the bucket holding `t` (nanoseconds), or `None` when out of range.
     #[inline]
-    pub(crate) fn bucket(&self, t: i128) -> Option<i128> {
+    pub fn bucket(&self, t: i128) -> Option<i128> {
         match &self.tz {
             None => self.bucket_plain(t),
             Some(tz) => {
@@ -93,7 +96,7 @@ impl Bucketer {
     }
 
     /// The start of the bucket after the one starting at `start` (for gap filling).
-    pub(crate) fn next(&self, start: i128) -> Option<i128> {
+    pub fn next(&self, start: i128) -> Option<i128> {
         match &self.tz {
             None => self.step_plain(start, 1),
             Some(tz) => {
@@ -185,7 +188,11 @@ fn local_to_instant(tz: &Tz, local: i128, near: i128) -> Option<i128> {
             let chosen = if b == near_offset { b } else { a };
             let instant = local - chosen;
             // Never later than the instant being bucketed.
-            Some(if instant > near { local - a.max(b) } else { instant })
+            Some(if instant > near {
+                local - a.max(b)
+            } else {
+                instant
+            })
         }
         chrono::LocalResult::None => {
             // Walk forward to the first wall-clock minute that exists; gaps are < 1 day.
@@ -249,3 +256,14 @@ pub(crate) fn date_from_ns(who: &str, ns: i128) -> Result<i32> {
     }
 }
 
+/// A timestamp scalar as nanoseconds since the epoch (`None` for NULL or another type).
+pub fn timestamp_ns(v: &ScalarValue) -> Option<i128> {
+    match v {
+        ScalarValue::TimestampNanosecond(Some(n), _) => Some(i128::from(*n)),
+        ScalarValue::TimestampMicrosecond(Some(n), _) => Some(i128::from(*n) * 1_000),
+        ScalarValue::TimestampMillisecond(Some(n), _) => Some(i128::from(*n) * 1_000_000),
+        ScalarValue::TimestampSecond(Some(n), _) => Some(i128::from(*n) * 1_000_000_000),
+        ScalarValue::Date32(Some(d)) => Some(i128::from(*d) * NANOS_PER_DAY),
+        _ => None,
+    }
+}

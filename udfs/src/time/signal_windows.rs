@@ -1,0 +1,282 @@
+//! `signal_windows(width [, slide [, since, until]])`: the four signal tables aligned into one
+//! row per `(service, window_start)` — the input every model trains and scores on.
+//!
+//! The function builds one SQL query over the tables it was given (per-modality aggregates on
+//! the window grid, then full outer joins on the window key) and returns it as a view, so the
+//! optimizer sees through it: time bounds prune hour folders and row groups, projections drop
+//! the modalities a query does not read.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
+use datafusion::arrow::datatypes::Schema;
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{DFSchema, Result, ScalarValue, plan_err};
+use datafusion::datasource::ViewTable;
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::{ColumnarValue, Documentation, Expr};
+use datafusion_macros::user_doc;
+
+use super::bucket::{NANOS_PER_DAY, Width, timestamp_ns};
+
+pub const NAME: &str = "signal_windows";
+
+/// The severities that get their own log-count column, as the logs table spells them.
+const SEVERITIES: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+
+#[user_doc(
+    doc_section(label = "Time-window functions"),
+    description = "Aligns logs, spans, metrics and events into one row per `(service, \
+window_start)`: windows of `width`, starting every `slide` (default `width`; a smaller slide \
+gives overlapping windows, and a row then counts in every window that holds it), on the \
+`time_bucket` grid (origin Monday 2000-01-03 UTC), optionally limited to `[since, until)`. A \
+modality without rows in a window has NULL (not 0) in all its columns. Columns: `service`, \
+`window_start`, `window_end`; logs: `log_lines`, `log_trace`, `log_debug`, `log_info`, \
+`log_warn`, `log_error`, `log_fatal` (lines per severity); spans: `spans`, `span_errors` \
+(status ERROR), `error_ratio`, `latency_mean_ms`, `latency_p50_ms`, `latency_p95_ms`, \
+`latency_p99_ms` (approximate quantiles of `duration_ns`); metrics: `metric_samples`, \
+`metrics` (a list, by name, of `{name, mean, min, max, last, samples}` for each metric present); \
+events: `events`, `event_kinds` (a list, by kind, of `{kind, count}`). Rows whose service is NULL \
+are kept per modality, unjoined.",
+    syntax_example = "signal_windows(width [, slide [, since, until]])",
+    sql_example = r#"```sql
+> SELECT service, window_start, log_lines, log_error, spans, error_ratio, latency_p95_ms, events
+  FROM signal_windows(INTERVAL '1 minute')
+  WHERE window_start >= TIMESTAMP '2024-06-03 00:00:00' ORDER BY service, window_start;
+```"#,
+    argument(
+        name = "width",
+        description = "Window width: a positive fixed interval (no months)."
+    ),
+    argument(
+        name = "slide",
+        description = "Distance between window starts; at most `width`. Default `width`."
+    ),
+    argument(
+        name = "since",
+        description = "Only rows with `ts >= since` (a timestamp)."
+    ),
+    argument(
+        name = "until",
+        description = "Only rows with `ts < until` (a timestamp)."
+    )
+)]
+#[derive(Debug)]
+pub struct SignalWindows {
+    /// SQL names of the logs, spans, metrics and events tables.
+    tables: [String; 4],
+}
+
+impl SignalWindows {
+    /// Over the four tables, given by their SQL names (logs, spans, metrics, events).
+    pub fn new(tables: [String; 4]) -> Self {
+        Self { tables }
+    }
+
+    /// The function's documentation (table functions have no `documentation()` hook).
+    pub fn documentation(&self) -> Option<&Documentation> {
+        self.doc()
+    }
+}
+
+fn constant(session: &dyn datafusion::catalog::Session, e: &Expr) -> Result<ScalarValue> {
+    let physical = session.create_physical_expr(e.clone(), &DFSchema::empty())?;
+    let one_row = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(1)),
+    )?;
+    match physical.evaluate(&one_row)? {
+        ColumnarValue::Scalar(s) => Ok(s),
+        ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0),
+    }
+}
+
+fn fixed_width(what: &str, v: &ScalarValue) -> Result<i128> {
+    let v = match v {
+        ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => ScalarValue::Utf8(Some(
+            s.clone(),
+        ))
+        .cast_to(&datafusion::arrow::datatypes::DataType::Interval(
+            datafusion::arrow::datatypes::IntervalUnit::MonthDayNano,
+        ))?,
+        other => other.clone(),
+    };
+    match Width::from_interval(NAME, &v)? {
+        Some(Width::Nanos(n)) => Ok(n),
+        Some(Width::Months(_)) => {
+            plan_err!("{NAME}: {what} must be a fixed interval (days, hours, …), not months")
+        }
+        None => plan_err!("{NAME}: {what} must not be NULL"),
+    }
+}
+
+fn interval(ns: i128) -> String {
+    let (days, rest) = (ns / NANOS_PER_DAY, ns % NANOS_PER_DAY);
+    format!(
+        "INTERVAL '{days} days {}.{:09} seconds'",
+        rest / 1_000_000_000,
+        rest % 1_000_000_000
+    )
+}
+
+fn timestamp(ns: i128) -> String {
+    format!("arrow_cast({ns}, 'Timestamp(Nanosecond, Some(\"UTC\"))')")
+}
+
+impl SignalWindows {
+    /// The query behind `signal_windows(width, slide, since, until)` (nanoseconds).
+    pub fn sql(
+        &self,
+        width: i128,
+        slide: i128,
+        since: Option<i128>,
+        until: Option<i128>,
+    ) -> String {
+        let [logs, spans, metrics, events] = &self.tables;
+        let mut range = String::new();
+        if let Some(s) = since {
+            let _ = write!(range, " AND ts >= {}", timestamp(s));
+        }
+        if let Some(u) = until {
+            let _ = write!(range, " AND ts < {}", timestamp(u));
+        }
+        // Rows with their window start(s): one per window holding them.
+        let windowed = |table: &str| -> String {
+            let step = format!("time_bucket({}, ts)", interval(slide));
+            if slide == width {
+                return format!(
+                    "(SELECT *, {step} AS window_start FROM {table} WHERE true{range})"
+                );
+            }
+            let n = (width + slide - 1) / slide;
+            let starts: Vec<String> = (0..n)
+                .map(|k| format!("{step} - {}", interval(k * slide)))
+                .collect();
+            format!(
+                "(SELECT * FROM (SELECT *, unnest(make_array({})) AS window_start FROM {table} WHERE true{range}) \
+                 WHERE ts < window_start + {})",
+                starts.join(", "),
+                interval(width)
+            )
+        };
+        let severities: Vec<String> = SEVERITIES
+            .iter()
+            .map(|s| {
+                format!(
+                    "count(*) FILTER (WHERE upper(severity) = '{s}') AS log_{}",
+                    s.to_lowercase()
+                )
+            })
+            .collect();
+        format!(
+            "WITH \
+             l AS (SELECT service, window_start, count(*) AS log_lines, {sev} \
+                   FROM {lw} GROUP BY service, window_start), \
+             s AS (SELECT service, window_start, count(*) AS spans, \
+                   count(*) FILTER (WHERE status = 'ERROR') AS span_errors, \
+                   avg(duration_ns) / 1e6 AS latency_mean_ms, \
+                   approx_percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ns) / 1e6 AS latency_p50_ms, \
+                   approx_percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ns) / 1e6 AS latency_p95_ms, \
+                   approx_percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ns) / 1e6 AS latency_p99_ms \
+                   FROM {sw} GROUP BY service, window_start), \
+             m1 AS (SELECT service, window_start, name, avg(value) AS mean, min(value) AS min, \
+                    max(value) AS max, last_value(value ORDER BY ts) AS last, count(*) AS samples \
+                    FROM {mw} GROUP BY service, window_start, name), \
+             m AS (SELECT service, window_start, sum(samples) AS metric_samples, \
+                   array_agg(named_struct('name', name, 'mean', mean, 'min', min, 'max', max, 'last', last, 'samples', samples) ORDER BY name) AS metrics \
+                   FROM m1 GROUP BY service, window_start), \
+             e1 AS (SELECT service, window_start, kind, count(*) AS n FROM {ew} GROUP BY service, window_start, kind), \
+             e AS (SELECT service, window_start, sum(n) AS events, \
+                   array_agg(named_struct('kind', kind, 'count', n) ORDER BY kind) AS event_kinds \
+                   FROM e1 GROUP BY service, window_start), \
+             j1 AS (SELECT coalesce(l.service, s.service) AS service, coalesce(l.window_start, s.window_start) AS window_start, \
+                    l.log_lines, {lcols}, s.spans, s.span_errors, s.latency_mean_ms, s.latency_p50_ms, s.latency_p95_ms, s.latency_p99_ms \
+                    FROM l FULL JOIN s ON l.service = s.service AND l.window_start = s.window_start), \
+             j2 AS (SELECT coalesce(j1.service, m.service) AS service, coalesce(j1.window_start, m.window_start) AS window_start, \
+                    j1.* EXCLUDE (service, window_start), m.metric_samples, m.metrics \
+                    FROM j1 FULL JOIN m ON j1.service = m.service AND j1.window_start = m.window_start) \
+             SELECT coalesce(j2.service, e.service) AS service, \
+                    coalesce(j2.window_start, e.window_start) AS window_start, \
+                    coalesce(j2.window_start, e.window_start) + {width} AS window_end, \
+                    log_lines, {lnames}, spans, span_errors, \
+                    CAST(span_errors AS DOUBLE) / spans AS error_ratio, \
+                    latency_mean_ms, latency_p50_ms, latency_p95_ms, latency_p99_ms, \
+                    metric_samples, metrics, e.events, e.event_kinds \
+             FROM j2 FULL JOIN e ON j2.service = e.service AND j2.window_start = e.window_start",
+            sev = severities.join(", "),
+            lw = windowed(logs),
+            sw = windowed(spans),
+            mw = windowed(metrics),
+            ew = windowed(events),
+            lcols = SEVERITIES
+                .iter()
+                .map(|s| format!("l.log_{}", s.to_lowercase()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            lnames = SEVERITIES
+                .iter()
+                .map(|s| format!("log_{}", s.to_lowercase()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            width = interval(width),
+        )
+    }
+}
+
+impl TableFunctionImpl for SignalWindows {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let session = args.session();
+        let exprs = args.exprs();
+        if exprs.is_empty() || exprs.len() == 3 || exprs.len() > 4 {
+            return plan_err!(
+                "{NAME}: expected (width [, slide [, since, until]]), got {} arguments",
+                exprs.len()
+            );
+        }
+        let width = fixed_width("width", &constant(session, &exprs[0])?)?;
+        let slide = match exprs.get(1) {
+            Some(e) => fixed_width("slide", &constant(session, e)?)?,
+            None => width,
+        };
+        if slide > width {
+            return plan_err!(
+                "{NAME}: slide must not exceed width (windows would leave gaps), got slide {} > width {}",
+                interval(slide),
+                interval(width)
+            );
+        }
+        if width / slide > 1_000 {
+            return plan_err!(
+                "{NAME}: width / slide must be at most 1000 (each row is counted in that many windows), got {}",
+                width / slide
+            );
+        }
+        let bound = |i: usize, what: &str| -> Result<Option<i128>> {
+            let Some(e) = exprs.get(i) else {
+                return Ok(None);
+            };
+            let v = constant(session, e)?;
+            match timestamp_ns(&v) {
+                Some(ns) => Ok(Some(ns)),
+                None if v.is_null() => Ok(None),
+                None => match v.cast_to(&datafusion::arrow::datatypes::DataType::Timestamp(
+                    datafusion::arrow::datatypes::TimeUnit::Nanosecond,
+                    None,
+                )) {
+                    Ok(t) if timestamp_ns(&t).is_some() => Ok(timestamp_ns(&t)),
+                    _ => plan_err!("{NAME}: {what} must be a timestamp, got {v}"),
+                },
+            }
+        };
+        let (since, until) = (bound(2, "since")?, bound(3, "until")?);
+        let sql = self.sql(width, slide, since, until);
+        let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
+            return plan_err!("{NAME}: needs a full DataFusion session");
+        };
+        // Planning only resolves the in-memory catalog: nothing here waits on I/O.
+        let plan = futures::executor::block_on(state.create_logical_plan(&sql))?;
+        Ok(Arc::new(ViewTable::new(plan, Some(sql))))
+    }
+}
