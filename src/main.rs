@@ -43,6 +43,10 @@ struct Cli {
     /// Configuration file (lake, memory limit, object-store settings); see docs/storage.md.
     #[arg(long, global = true, env = "SIGFUSE_CONFIG")]
     config: Option<std::path::PathBuf>,
+    /// Memory the query engine may use, in MiB, before sorts and joins spill to disk or the
+    /// query fails (overrides `memory_limit_mb` of the configuration file; default unlimited).
+    #[arg(long, global = true, env = "SIGFUSE_MEMORY_LIMIT_MB")]
+    memory_limit_mb: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -81,6 +85,9 @@ async fn main() -> ExitCode {
         config.lake = l;
     } else if is_default {
         config.lake = DEFAULT_LAKE.to_string();
+    }
+    if let Some(mb) = cli.memory_limit_mb {
+        config.memory_limit = Some(mb << 20);
     }
     let result = match cli.command {
         Command::Query(args) => query::run(&config, is_default, args).await,

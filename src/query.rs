@@ -92,10 +92,11 @@ async fn print(df: DataFrame, format: OutFormat) -> Result<()> {
     let mut stream = df.execute_stream().await?;
     let stdout = std::io::stdout();
     let mut printer = match format {
-        OutFormat::Table => Printer::Table(Vec::new()),
+        // Parquet goes only to --out, which takes the last statement: earlier ones (a CREATE
+        // EXTERNAL TABLE before the query, say) print as tables.
+        OutFormat::Table | OutFormat::Parquet => Printer::Table(Vec::new()),
         OutFormat::Csv => Printer::Csv(Box::new(CsvWriter::new(stdout.lock()))),
         OutFormat::Json => Printer::Json(LineDelimitedWriter::new(stdout.lock())),
-        OutFormat::Parquet => unreachable!("checked before running"),
     };
     while let Some(b) = stream.next().await {
         let b = b?;

@@ -12,14 +12,16 @@
 //! | [`config`] | reading those settings from `sigfuse.toml` |
 //! | [`Engine`] | an opened lake plus the session built over it |
 //! | [`like_escape`] | optimizer rule: `LIKE … ESCAPE 'c'` for any `c`, as SQL tools send it |
+//! | [`asof`] | `ASOF JOIN`: AST rewrite, relation planner, logical node, `AsofJoinExec` and its merge kernel |
 //! | [`text_encoders`] | loads `embed_text`'s models from folders or the object store, once per model |
 //! | [`gapfill`] | `time_bucket_gapfill` with `locf`/`interpolate`: analyzer rule, logical node, `GapFillExec` |
-//! | [`planner`] | the query planner: DataFusion's plus our extension planners |
-//! | [`split_statements`] | splits a script into statements for one-by-one execution |
+//! | [`planner`] | the query planner: DataFusion's plus our extension planners (gap filling, ASOF) |
+//! | [`split_statements`] | splits a script into statements for one-by-one execution (ASOF joins rewritten for the planner) |
 //!
 //! It does not speak a wire protocol (that is `sigfuse-sql`) and does not parse sources (that is
 //! `sigfuse-storage`).
 
+pub mod asof;
 pub mod config;
 pub mod gapfill;
 pub mod like_escape;
@@ -31,10 +33,13 @@ use std::sync::Arc;
 
 use datafusion::common::Result;
 use datafusion::common::config::ExtensionOptions;
+use datafusion::dataframe::DataFrame;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
+use datafusion::execution::context::SQLOptions;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::optimizer::{Optimizer, OptimizerRule};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
@@ -108,8 +113,10 @@ impl Engine {
             .with_runtime_env(runtime)
             .with_default_features()
             .with_query_planner(Arc::new(planner::SigfuseQueryPlanner))
+            .with_optimizer_rules(optimizer_rules())
             .build();
         let mut ctx = SessionContext::new_with_state(state);
+        ctx.register_relation_planner(Arc::new(asof::AsofRelationPlanner))?;
         let store_url = lake.object_store_url();
         ctx.register_object_store(store_url.as_ref(), Arc::clone(lake.store()));
         for kind in SignalKind::ALL {
@@ -136,15 +143,45 @@ impl Engine {
     pub fn ctx(&self) -> &SessionContext {
         &self.ctx
     }
+
+    /// Plans one statement as `SessionContext::sql` does (the session's dialect and checks)
+    /// plus sigfuse's SQL extensions that need the statement itself: ASOF joins
+    /// ([`asof::sql`]). `ctx().sql()` is DataFusion's alone and refuses `a ASOF JOIN b`.
+    pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let mut statement = state.sql_to_statement(sql, &dialect)?;
+        asof::sql::wrap_asof_joins_df(&mut statement);
+        let plan = state.statement_to_plan(statement).await?;
+        SQLOptions::new().verify_plan(&plan)?;
+        self.ctx.execute_logical_plan(plan).await
+    }
 }
 
-/// Splits a SQL script into its statements (PostgreSQL dialect, as users write over the wire).
+/// DataFusion's optimizer rules with ours placed where they must run: the ASOF filter push-down
+/// before DataFusion's (which then carries the pushed filters further) and before projections
+/// are pruned (which would put a projection between a `WHERE` and the join).
+fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
+    let mut rules = Optimizer::new().rules;
+    let at = rules
+        .iter()
+        .position(|r| r.name() == "push_down_filter")
+        .unwrap_or(rules.len());
+    rules.insert(at, Arc::new(asof::PushLeftFiltersIntoAsof));
+    rules
+}
+
+/// Splits a SQL script into its statements (PostgreSQL dialect, as users write over the wire),
+/// with ASOF joins in the shape the planner takes ([`asof::sql`]).
 pub fn split_statements(sql: &str) -> Result<Vec<Statement>> {
-    Ok(
+    let mut statements: Vec<Statement> =
         DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {})?
             .into_iter()
-            .collect(),
-    )
+            .collect();
+    for s in &mut statements {
+        asof::sql::wrap_asof_joins_df(s);
+    }
+    Ok(statements)
 }
 
 #[cfg(test)]

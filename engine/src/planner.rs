@@ -1,4 +1,4 @@
-//! The session's query planner: DataFusion's, plus our extension planners (gap filling).
+//! The session's query planner: DataFusion's, plus our extension planners (gap filling, ASOF join).
 
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, PhysicalPlanner};
 
+use crate::asof::AsofExtensionPlanner;
 use crate::gapfill::exec::GapFillPlanner;
 
 /// DataFusion's physical planner with sigfuse's extension nodes.
@@ -22,7 +23,8 @@ impl QueryPlanner for SigfuseQueryPlanner {
         logical_plan: &LogicalPlan,
         session: &dyn datafusion::catalog::Session,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let planners: Vec<Arc<dyn ExtensionPlanner + Send + Sync>> = vec![Arc::new(GapFillPlanner)];
+        let planners: Vec<Arc<dyn ExtensionPlanner + Send + Sync>> =
+            vec![Arc::new(GapFillPlanner), Arc::new(AsofExtensionPlanner)];
         DefaultPhysicalPlanner::with_extension_planners(planners)
             .create_physical_plan(logical_plan, session)
             .await

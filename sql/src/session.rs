@@ -361,6 +361,10 @@ impl SimpleQueryHandler for Session {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         model_statement(&self.parser.grants, client, query)?;
+        // ASOF joins become the nested-join form the engine plans (sigfuse_engine::asof::sql);
+        // the handler parses the text again and hands `statement.to_string()` on, which keeps it.
+        let rewritten = sigfuse_engine::asof::rewrite_sql(query);
+        let query = rewritten.as_deref().unwrap_or(query);
         let timeout = self.timeout(client);
         self.run(
             timeout,
@@ -523,6 +527,8 @@ impl QueryParser for GuardedParser {
                 "cannot insert multiple commands into a prepared statement",
             ));
         }
+        let rewritten = sigfuse_engine::asof::rewrite_sql(sql);
+        let sql = rewritten.as_deref().unwrap_or(sql);
         self.inner.parse_sql(client, sql, types).await
     }
 

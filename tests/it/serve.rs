@@ -673,3 +673,50 @@ async fn embeddings_arrive_as_float4_arrays_and_encoder_settings_are_per_connect
     let row = b.query_one("SELECT embed_text('x')", &[]).await.unwrap();
     assert_eq!(row.get::<_, Vec<f32>>(0).len(), 384);
 }
+
+/// ASOF JOIN reaches the engine through both protocols (the text is rewritten before
+/// datafusion-postgres parses it; see sigfuse_engine::asof::sql).
+#[tokio::test]
+async fn asof_join_over_simple_and_extended_protocols() {
+    let server = start(ServeOptions::default(), None).await;
+    let client = connect(server.addr).await;
+    // One log line a second, services alternating: each line's previous line of its service
+    // is 2 s earlier, and the first line of each service has none.
+    let sql = "SELECT count(*), count(b.ts) FROM logs a \
+               ASOF JOIN logs b MATCH_CONDITION (a.ts > b.ts) ON a.service = b.service";
+    let rows: Vec<Vec<String>> = client
+        .simple_query(sql)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => {
+                Some((0..2).map(|i| r.get(i).unwrap().to_string()).collect())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rows, vec![vec!["7200".to_string(), "7198".to_string()]]);
+    let row = client
+        .query_one(
+            "SELECT count(b.ts), min(a.ts - b.ts) = max(a.ts - b.ts) FROM logs a \
+             asof join logs b match_condition (b.ts < a.ts) ON a.service = b.service \
+             WHERE a.service = $1",
+            &[&"cart"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 3599);
+    assert!(row.get::<_, bool>(1));
+    let plan = client
+        .simple_query(&format!("EXPLAIN {sql}"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(1).map(str::to_string),
+            _ => None,
+        })
+        .collect::<String>();
+    assert!(plan.contains("AsofJoinExec: mode=>"), "{plan}");
+}

@@ -84,7 +84,8 @@ impl AsyncDB for Db {
     type ColumnType = DefaultColumnType;
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
-        let df = self.engine.ctx().sql(sql).await.map_err(SltError)?;
+        // Engine::sql, not ctx().sql(): the former knows sigfuse's ASOF JOIN.
+        let df = self.engine.sql(sql).await.map_err(SltError)?;
         let schema = df.schema().as_arrow().clone();
         let batches = df.collect().await.map_err(SltError)?;
         if schema.fields().is_empty() {

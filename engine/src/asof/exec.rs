@@ -1,0 +1,404 @@
+//! The physical ASOF join ([`AsofJoinExec`]) and the extension planner that makes it from the
+//! logical [`AsofJoin`] node.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::catalog::Session;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{Result, internal_err};
+use datafusion::execution::memory_pool::MemoryConsumer;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+use datafusion::logical_expr::{LogicalPlan, UserDefinedLogicalNode};
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::{
+    EquivalenceProperties, LexOrdering, OrderingRequirements, PhysicalSortExpr,
+};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
+    InputDistributionRequirements, PhysicalExpr, PlanProperties,
+};
+use datafusion::physical_planner::{ExtensionPlanner, PhysicalPlanner};
+use futures::StreamExt;
+
+use super::logical::{AsofJoin, AsofOp};
+use super::merge::{Encoded, Encoder, Merger, SORT, Step};
+
+type Key = (Arc<dyn PhysicalExpr>, Arc<dyn PhysicalExpr>);
+
+/// Merges `left` and `right`, both sorted by (keys, ts) and, with keys, hash-partitioned by
+/// them: every left row once, with the best right row's columns or NULLs.
+#[derive(Debug)]
+pub struct AsofJoinExec {
+    left: Arc<dyn ExecutionPlan>,
+    right: Arc<dyn ExecutionPlan>,
+    on: Vec<Key>,
+    left_ts: Arc<dyn PhysicalExpr>,
+    right_ts: Arc<dyn PhysicalExpr>,
+    op: AsofOp,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl AsofJoinExec {
+    pub fn try_new(
+        left: Arc<dyn ExecutionPlan>,
+        right: Arc<dyn ExecutionPlan>,
+        on: Vec<Key>,
+        left_ts: Arc<dyn PhysicalExpr>,
+        right_ts: Arc<dyn PhysicalExpr>,
+        op: AsofOp,
+        schema: SchemaRef,
+    ) -> Result<Self> {
+        // Left columns come first and keep their positions, so the left's ordering and
+        // partitioning describe the output too.
+        let eq = EquivalenceProperties::new_with_orderings(
+            Arc::clone(&schema),
+            left.output_ordering().cloned(),
+        );
+        let properties = PlanProperties::new(
+            eq,
+            left.output_partitioning().clone(),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Ok(Self {
+            left,
+            right,
+            on,
+            left_ts,
+            right_ts,
+            op,
+            schema,
+            properties: Arc::new(properties),
+            metrics: ExecutionPlanMetricsSet::new(),
+        })
+    }
+
+    fn sort_exprs(
+        &self,
+        keys: impl Iterator<Item = Arc<dyn PhysicalExpr>>,
+        ts: &Arc<dyn PhysicalExpr>,
+    ) -> Vec<PhysicalSortExpr> {
+        keys.chain(std::iter::once(Arc::clone(ts)))
+            .map(|e| PhysicalSortExpr::new(e, SORT))
+            .collect()
+    }
+
+    /// The right side's order: keys, ts, then its other sortable columns, so that among right
+    /// rows tied on (keys, ts) the pick is the first by those columns, whatever the input order.
+    fn right_ordering(&self) -> Vec<PhysicalSortExpr> {
+        let mut exprs = self.sort_exprs(self.on.iter().map(|(_, r)| Arc::clone(r)), &self.right_ts);
+        let schema = self.right.schema();
+        for (i, field) in schema.fields().iter().enumerate() {
+            if tie_breaker_type(field.data_type()) {
+                exprs.push(PhysicalSortExpr::new(
+                    Arc::new(Column::new(field.name(), i)),
+                    SORT,
+                ));
+            }
+        }
+        exprs
+    }
+}
+
+/// Types whose order is cheap and total enough to break ties with.
+fn tie_breaker_type(t: &DataType) -> bool {
+    match t {
+        DataType::Dictionary(_, v) => tie_breaker_type(v),
+        t => {
+            t.is_primitive()
+                || matches!(
+                    t,
+                    DataType::Boolean
+                        | DataType::Utf8
+                        | DataType::LargeUtf8
+                        | DataType::Utf8View
+                        | DataType::Binary
+                        | DataType::LargeBinary
+                        | DataType::BinaryView
+                        | DataType::FixedSizeBinary(_)
+                )
+        }
+    }
+}
+
+impl DisplayAs for AsofJoinExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "AsofJoinExec: mode={}, on=[", self.op)?;
+        for (i, (l, r)) in self.on.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}({l}, {r})")?;
+        }
+        write!(
+            f,
+            "], match=[{} {} {}]",
+            self.left_ts, self.op, self.right_ts
+        )
+    }
+}
+
+impl ExecutionPlan for AsofJoinExec {
+    fn name(&self) -> &'static str {
+        "AsofJoinExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn input_distribution_requirements(&self) -> InputDistributionRequirements {
+        if self.on.is_empty() {
+            InputDistributionRequirements::new(vec![
+                Distribution::SinglePartition,
+                Distribution::SinglePartition,
+            ])
+        } else {
+            let (l, r) = self.on.iter().cloned().unzip();
+            InputDistributionRequirements::co_partitioned(vec![
+                Distribution::KeyPartitioned(l),
+                Distribution::KeyPartitioned(r),
+            ])
+        }
+    }
+
+    fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
+        let left = self.sort_exprs(self.on.iter().map(|(l, _)| Arc::clone(l)), &self.left_ts);
+        vec![
+            LexOrdering::new(left).map(OrderingRequirements::from),
+            LexOrdering::new(self.right_ordering()).map(OrderingRequirements::from),
+        ]
+    }
+
+    fn maintains_input_order(&self) -> Vec<bool> {
+        vec![true, false]
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.left, &self.right]
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        let exprs = self
+            .on
+            .iter()
+            .flat_map(|(l, r)| [l, r])
+            .chain([&self.left_ts, &self.right_ts]);
+        for e in exprs {
+            if f(e)? == TreeNodeRecursion::Stop {
+                return Ok(TreeNodeRecursion::Stop);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let [left, right]: [Arc<dyn ExecutionPlan>; 2] = match children.try_into() {
+            Ok(c) => c,
+            Err(c) => return internal_err!("AsofJoinExec: expected 2 children, got {}", c.len()),
+        };
+        Ok(Arc::new(Self::try_new(
+            left,
+            right,
+            self.on.clone(),
+            Arc::clone(&self.left_ts),
+            Arc::clone(&self.right_ts),
+            self.op,
+            Arc::clone(&self.schema),
+        )?))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let (lp, rp) = (
+            self.left.output_partitioning().partition_count(),
+            self.right.output_partitioning().partition_count(),
+        );
+        if lp != rp {
+            return internal_err!("AsofJoinExec: {lp} left partitions but {rp} right partitions");
+        }
+        let ls = self.left.schema();
+        let rs = self.right.schema();
+        let (lt, rt) = (self.left_ts.data_type(&ls)?, self.right_ts.data_type(&rs)?);
+        if lt != rt {
+            return internal_err!("AsofJoinExec: ts types differ after planning: {lt} and {rt}");
+        }
+        for (l, r) in &self.on {
+            let (lk, rk) = (l.data_type(&ls)?, r.data_type(&rs)?);
+            if lk != rk {
+                return internal_err!(
+                    "AsofJoinExec: key types differ after planning: {lk} and {rk}"
+                );
+            }
+        }
+        let key_types = |side: &SchemaRef, pick: fn(&Key) -> &Arc<dyn PhysicalExpr>| {
+            self.on
+                .iter()
+                .map(|k| pick(k).data_type(side))
+                .collect::<Result<Vec<_>>>()
+        };
+        let left_enc = Encoder::new(
+            self.on.iter().map(|(l, _)| Arc::clone(l)).collect(),
+            Arc::clone(&self.left_ts),
+            key_types(&ls, |k| &k.0)?,
+            lt,
+        )?;
+        let right_enc = Encoder::new(
+            self.on.iter().map(|(_, r)| Arc::clone(r)).collect(),
+            Arc::clone(&self.right_ts),
+            key_types(&rs, |k| &k.1)?,
+            rt,
+        )?;
+        let reservation = MemoryConsumer::new(format!("AsofJoinExec[{partition}]"))
+            .register(context.memory_pool());
+        let state = State {
+            schema: Arc::clone(&self.schema),
+            left: self.left.execute(partition, Arc::clone(&context))?,
+            right: self.right.execute(partition, context)?,
+            left_enc,
+            right_enc,
+            merger: Merger::new(self.op, reservation),
+            current: None,
+            metrics: BaselineMetrics::new(&self.metrics, partition),
+        };
+        let stream = futures::stream::try_unfold(state, |mut s| async move {
+            let out = s.next_batch().await?;
+            Ok(out.map(|b| (b, s)))
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            stream,
+        )))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+}
+
+/// The left batch being answered.
+struct Current {
+    left: Encoded,
+    /// First row not yet emitted, and the next row to pick for.
+    start: usize,
+    next: usize,
+    picks: Vec<Option<(usize, usize)>>,
+}
+
+struct State {
+    schema: SchemaRef,
+    left: SendableRecordBatchStream,
+    right: SendableRecordBatchStream,
+    left_enc: Encoder,
+    right_enc: Encoder,
+    merger: Merger,
+    current: Option<Current>,
+    metrics: BaselineMetrics,
+}
+
+impl State {
+    async fn next_batch(&mut self) -> Result<Option<datafusion::arrow::array::RecordBatch>> {
+        loop {
+            let Some(cur) = self.current.as_mut() else {
+                let Some(batch) = self.left.next().await.transpose()? else {
+                    return Ok(None);
+                };
+                if batch.num_rows() > 0 {
+                    let left = self.left_enc.encode(batch)?;
+                    let picks = Vec::with_capacity(left.batch.num_rows());
+                    self.current = Some(Current {
+                        left,
+                        start: 0,
+                        next: 0,
+                        picks,
+                    });
+                }
+                continue;
+            };
+            let timer = self.metrics.elapsed_compute().timer();
+            let step = self
+                .merger
+                .advance(&cur.left, &mut cur.next, &mut cur.picks)?;
+            match step {
+                Step::NeedRight => {
+                    timer.done();
+                    match self.right.next().await.transpose()? {
+                        Some(b) => self.merger.push_right(self.right_enc.encode(b)?)?,
+                        None => self.merger.finish_right(),
+                    }
+                }
+                Step::Flush | Step::Done => {
+                    let out =
+                        self.merger
+                            .build(&self.schema, &cur.left.batch, cur.start, &cur.picks)?;
+                    cur.start = cur.next;
+                    cur.picks.clear();
+                    if step == Step::Done {
+                        self.current = None;
+                    }
+                    self.merger.release();
+                    timer.done();
+                    self.metrics.record_output(out.num_rows());
+                    return Ok(Some(out));
+                }
+            }
+        }
+    }
+}
+
+/// Plans [`AsofJoin`] nodes into [`AsofJoinExec`].
+#[derive(Debug, Default)]
+pub struct AsofExtensionPlanner;
+
+#[async_trait]
+impl ExtensionPlanner for AsofExtensionPlanner {
+    async fn plan_extension(
+        &self,
+        planner: &dyn PhysicalPlanner,
+        node: &dyn UserDefinedLogicalNode,
+        logical_inputs: &[&LogicalPlan],
+        physical_inputs: &[Arc<dyn ExecutionPlan>],
+        session: &dyn Session,
+        planning_ctx: &PhysicalPlanningContext,
+    ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        let Some(join) = node.as_any().downcast_ref::<AsofJoin>() else {
+            return Ok(None);
+        };
+        let ([ll, lr], [pl, pr]) = (logical_inputs, physical_inputs) else {
+            return internal_err!("AsofJoin: expected 2 inputs");
+        };
+        let (ls, rs) = (ll.schema(), lr.schema());
+        let phys = |e, s| planner.create_physical_expr(e, s, session, planning_ctx);
+        let on = join
+            .on
+            .iter()
+            .map(|(l, r)| Ok((phys(l, ls)?, phys(r, rs)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let exec = AsofJoinExec::try_new(
+            Arc::clone(pl),
+            Arc::clone(pr),
+            on,
+            phys(&join.left_ts, ls)?,
+            phys(&join.right_ts, rs)?,
+            join.op,
+            Arc::new(join.schema().as_arrow().clone()),
+        )?;
+        Ok(Some(Arc::new(exec)))
+    }
+}
