@@ -3,6 +3,8 @@
 //! ```toml
 //! lake = "s3://telemetry/prod"          # the lake root (a command-line --lake wins)
 //! memory_limit_mb = 4096               # memory the query engine may use (default: unlimited)
+//! text_encoder = "/models/minilm"      # embed_text's default model (default: "builtin")
+//! device = "cpu"                       # where models run: "cpu" or "cuda:N"
 //!
 //! [storage]                            # object_store keys; they override the environment
 //! aws_endpoint = "http://127.0.0.1:9000"
@@ -28,6 +30,8 @@ use crate::EngineConfig;
 struct ConfigFile {
     lake: Option<String>,
     memory_limit_mb: Option<usize>,
+    text_encoder: Option<String>,
+    device: Option<String>,
     #[serde(default)]
     storage: HashMap<String, toml::Value>,
 }
@@ -71,6 +75,8 @@ impl EngineConfig {
             lake: file.lake.unwrap_or_default(),
             storage_options,
             memory_limit: file.memory_limit_mb.map(|mb| mb << 20),
+            text_encoder: file.text_encoder,
+            device: file.device,
         })
     }
 }
@@ -89,6 +95,10 @@ mod tests {
         assert_eq!(c.memory_limit, Some(2 << 20));
         assert_eq!(c.storage_options["aws_allow_http"], "true");
         assert_eq!(c.storage_options["aws_region"], "eu-west-1");
+        let c = EngineConfig::from_toml("text_encoder = \"/models/minilm\"\ndevice = \"cpu\"\n")
+            .unwrap();
+        assert_eq!(c.text_encoder.as_deref(), Some("/models/minilm"));
+        assert_eq!(c.device.as_deref(), Some("cpu"));
         let e = EngineConfig::from_toml("lak = \"x\"").unwrap_err();
         assert!(e.contains("lak"), "{e}");
     }

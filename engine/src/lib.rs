@@ -13,6 +13,7 @@
 //! | [`Engine`] | an opened lake plus the session built over it |
 //! | [`like_escape`] | optimizer rule: `LIKE … ESCAPE 'c'` for any `c`, as SQL tools send it |
 //! | [`asof`] | `ASOF JOIN`: AST rewrite, relation planner, logical node, `AsofJoinExec` and its merge kernel |
+//! | [`text_encoders`] | loads `embed_text`'s models from folders or the object store, once per model |
 //! | [`gapfill`] | `time_bucket_gapfill` with `locf`/`interpolate`: analyzer rule, logical node, `GapFillExec` |
 //! | [`planner`] | the query planner: DataFusion's plus our extension planners (gap filling, ASOF) |
 //! | [`split_statements`] | splits a script into statements for one-by-one execution (ASOF joins rewritten for the planner) |
@@ -27,6 +28,7 @@ pub mod gapfill;
 pub mod like_escape;
 pub mod models;
 pub mod planner;
+pub mod text_encoders;
 
 pub use models::{Command, CreateModel, ModelReport, split_commands};
 
@@ -34,6 +36,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::common::Result;
+use datafusion::common::config::ExtensionOptions;
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::SQLOptions;
@@ -44,7 +47,12 @@ use datafusion::optimizer::{Optimizer, OptimizerRule};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use sigfuse_models::text::DEFAULT_CACHE_ENTRIES;
 use sigfuse_storage::{Lake, SignalKind, SignalTable};
+use sigfuse_udfs::ModelHandles;
+use sigfuse_udfs::settings::SigfuseOptions;
+
+use crate::text_encoders::EngineTextEncoders;
 
 /// Settings a session is built from.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +63,10 @@ pub struct EngineConfig {
     pub storage_options: HashMap<String, String>,
     /// Memory the query engine may use before it spills or fails; unlimited when `None`.
     pub memory_limit: Option<usize>,
+    /// The sessions' default `sigfuse.text_encoder` (`builtin` when `None`).
+    pub text_encoder: Option<String>,
+    /// The sessions' default `sigfuse.device` (`cpu` when `None`).
+    pub device: Option<String>,
 }
 
 /// An opened lake and the session over it.
@@ -62,7 +74,7 @@ pub struct EngineConfig {
 pub struct Engine {
     lake: Lake,
     ctx: SessionContext,
-    handles: sigfuse_udfs::Handles,
+    handles: ModelHandles,
 }
 
 impl Engine {
@@ -74,9 +86,17 @@ impl Engine {
 
     /// Builds the session over an already opened lake (tests share an in-memory one this way).
     pub fn over(lake: Lake, config: &EngineConfig) -> Result<Self> {
+        let mut options = SigfuseOptions::default();
+        if let Some(encoder) = &config.text_encoder {
+            options.set("text_encoder", encoder)?;
+        }
+        if let Some(device) = &config.device {
+            options.set("device", device)?;
+        }
         let session_config = SessionConfig::new()
             .with_information_schema(true)
-            .with_collect_statistics(true);
+            .with_collect_statistics(true)
+            .with_option_extension(options);
         // The lake is live (ingest runs while sessions query), and DataFusion's list-files cache
         // never expires by default: a session would not see files written after its first scan.
         // Listing is cheap because scans list only the hour folders a query needs; the footer
@@ -86,9 +106,17 @@ impl Engine {
         if let Some(limit) = config.memory_limit {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }
+        let runtime = runtime.build_arc()?;
+        let models = ModelHandles {
+            text_encoders: Arc::new(EngineTextEncoders::new(
+                Arc::clone(&runtime),
+                DEFAULT_CACHE_ENTRIES,
+            )),
+            log_parser: Arc::new(sigfuse_udfs::logs::LogParser::online()),
+        };
         let state = SessionStateBuilder::new()
             .with_config(session_config)
-            .with_runtime_env(runtime.build_arc()?)
+            .with_runtime_env(runtime)
             .with_default_features()
             .with_query_planner(Arc::new(planner::SigfuseQueryPlanner))
             .with_optimizer_rules(optimizer_rules())
@@ -103,8 +131,7 @@ impl Engine {
         ctx.add_optimizer_rule(Arc::new(like_escape::LikeEscapeToBackslash));
         // After type coercion (analyzer rules run in order), before any optimizer rule.
         ctx.add_analyzer_rule(Arc::new(gapfill::GapFillRule));
-        let handles = sigfuse_udfs::Handles::default();
-        sigfuse_udfs::register_all_with(&mut ctx, &handles)?;
+        sigfuse_udfs::register_all(&mut ctx, &models)?;
         let tables = SignalKind::ALL.map(|k| k.table_name().to_string());
         ctx.register_udtf(
             sigfuse_udfs::time::signal_windows::NAME,
@@ -112,7 +139,11 @@ impl Engine {
                 tables,
             )),
         );
-        Ok(Self { lake, ctx, handles })
+        Ok(Self {
+            lake,
+            ctx,
+            handles: models,
+        })
     }
 
     pub fn lake(&self) -> &Lake {
@@ -137,7 +168,7 @@ impl Engine {
     }
 
     /// The model handles the session's functions use.
-    pub fn handles(&self) -> &sigfuse_udfs::Handles {
+    pub fn handles(&self) -> &ModelHandles {
         &self.handles
     }
 

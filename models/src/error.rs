@@ -1,7 +1,8 @@
-//! The crate's one error type, converted once at the `udfs`/`engine` seam
-//! (`DataFusionError::External`).
+//! The crate's one error type. `udfs` converts it once, at its seam, into
+//! `DataFusionError::External`, so every message here must already say who failed, what was
+//! expected and what was got.
 
-/// What can go wrong inside a model: bad saved state, an unsupported format, bad options.
+/// Everything that can go wrong while loading or running a model.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// A saved model could not be read: the bytes are not what the manifest promised.
@@ -21,6 +22,38 @@ pub enum ModelError {
         option: &'static str,
         expected: &'static str,
         got: String,
+    },
+
+    /// A model file could not be read.
+    #[error("{model}: cannot read {file}: {source}")]
+    Io {
+        model: String,
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A model file was read but its content is not what the model needs.
+    #[error("{model}: {file}: {detail}")]
+    Format {
+        model: String,
+        file: &'static str,
+        detail: String,
+    },
+    /// The tokenizer failed to load or to encode.
+    #[error("{model}: tokenizer: {detail}")]
+    Tokenizer { model: String, detail: String },
+    /// A device setting that this build cannot honour.
+    #[error("device '{got}': {reason}")]
+    Device { got: String, reason: String },
+    /// A broken invariant of this crate (a bug, never a bad input).
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// A tensor operation failed (shapes, dtypes, device memory).
+    #[error("{model}: {source}")]
+    Candle {
+        model: String,
+        #[source]
+        source: candle_core::Error,
     },
 }
 

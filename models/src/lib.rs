@@ -6,12 +6,19 @@
 //!
 //! # Layout
 //!
-//! | module | what |
+//! | module | what it holds |
 //! |---|---|
-//! | [`error`] | [`ModelError`], the crate's one error enum, converted once at the `udfs`/`engine` seam |
+//! | [`error`] | [`ModelError`], the crate's one error type, converted once at the `udfs`/`engine` seam |
 //! | [`logparse`] | log-template mining (Drain-family miner, masks, stable ids, save/load, accuracy metrics) |
+//! | [`device`] | the `sigfuse.device` setting (`cpu`, `cuda:N` with the `cuda` feature) |
+//! | [`text`] | text embeddings: a BERT sentence encoder, the built-in hashed encoder, the cache, the template key |
+//!
+//! Models get their bytes from the caller: reading from the lake's object store is the
+//! engine's job (only a local-folder convenience reader lives here).
 
+pub mod device;
 pub mod error;
 pub mod logparse;
+pub mod text;
 
 pub use error::{ModelError, Result};

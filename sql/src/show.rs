@@ -1,4 +1,4 @@
-//! `SHOW datafusion.…` (and `SHOW ALL`) over the simple protocol: answered from the session's
+//! `SHOW datafusion.…`, `SHOW sigfuse.…` (and `SHOW ALL`) over the simple protocol: answered from the session's
 //! own settings (`information_schema.df_settings`), where datafusion-postgres's `SET`/`SHOW`
 //! hook knows only the Postgres variables.
 
@@ -15,7 +15,7 @@ use datafusion_postgres::pgwire::api::portal::Format;
 use datafusion_postgres::pgwire::api::results::Response;
 use datafusion_postgres::pgwire::error::{PgWireError, PgWireResult};
 
-/// Answers `SHOW datafusion.x` and `SHOW ALL` with the engine's settings of this session.
+/// Answers `SHOW datafusion.x`, `SHOW sigfuse.x` and `SHOW ALL` with the engine's settings of this session.
 #[derive(Debug)]
 pub struct ShowSettingsHook;
 
@@ -24,7 +24,7 @@ fn is_engine_setting(statement: &Statement) -> bool {
         Statement::ShowVariable { variable } => match variable.first() {
             Some(first) => {
                 let name = first.value.to_ascii_lowercase();
-                name == "all" || name.starts_with("datafusion")
+                name == "all" || name.starts_with("datafusion") || name == "sigfuse"
             }
             None => false,
         },

@@ -616,6 +616,64 @@ async fn the_connection_limit_is_enforced() {
     assert!(ok, "a freed slot was not reused");
 }
 
+/// `embed_text` reaches clients as `float4[]` (binary and text), and `sigfuse.*` settings are
+/// per connection over the wire too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embeddings_arrive_as_float4_arrays_and_encoder_settings_are_per_connection() {
+    let server = start(ServeOptions::default(), None).await;
+    let a = connect(server.addr).await;
+    let b = connect(server.addr).await;
+
+    let row = a
+        .query_one("SELECT embed_text('disk full on /dev/sda1') AS v", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        row.columns()[0].type_(),
+        &tokio_postgres::types::Type::FLOAT4_ARRAY
+    );
+    let v: Vec<f32> = row.get(0);
+    assert_eq!(v.len(), 384);
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-5, "{norm}");
+    let text = first_value(
+        &a.simple_query("SELECT embed_text('disk full on /dev/sda1')")
+            .await
+            .unwrap(),
+    );
+    assert!(text.starts_with('{') && text.ends_with('}'), "{text}");
+    assert_eq!(text.split(',').count(), 384, "{text}");
+    let first: f32 = text[1..].split(',').next().unwrap().parse().unwrap();
+    assert_eq!(first, v[0]);
+
+    // A model set on one connection: its queries use it, the other connection's do not.
+    let dir = tempfile::tempdir().unwrap();
+    a.batch_execute(&format!(
+        "SET sigfuse.text_encoder = '{}'",
+        dir.path().display()
+    ))
+    .await
+    .unwrap();
+    let shown = first_value(&a.simple_query("SHOW sigfuse.text_encoder").await.unwrap());
+    assert_eq!(
+        shown,
+        format!("sigfuse.text_encoder {}", dir.path().display())
+    );
+    let e = a
+        .query_one("SELECT embed_text('x')", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        message_of(&e).contains("has no config.json"),
+        "{}",
+        message_of(&e)
+    );
+    let shown = first_value(&b.simple_query("SHOW sigfuse.text_encoder").await.unwrap());
+    assert_eq!(shown, "sigfuse.text_encoder builtin");
+    let row = b.query_one("SELECT embed_text('x')", &[]).await.unwrap();
+    assert_eq!(row.get::<_, Vec<f32>>(0).len(), 384);
+}
+
 /// ASOF JOIN reaches the engine through both protocols (the text is rewritten before
 /// datafusion-postgres parses it; see sigfuse_engine::asof::sql).
 #[tokio::test]

@@ -52,7 +52,7 @@ mod tests {
 
     #[test]
     fn docs_page_is_current() {
-        let functions = crate::scalar_functions();
+        let functions = crate::scalar_functions(&crate::ModelHandles::default());
         let windows = crate::time::signal_windows::SignalWindows::new(Default::default());
         let mut docs = Vec::new();
         for f in &functions {
@@ -62,7 +62,7 @@ mod tests {
                 docs.push((f.name(), doc));
             }
         }
-        let aggregates = crate::aggregate_functions();
+        let aggregates = crate::aggregate_functions(&crate::ModelHandles::default());
         for f in &aggregates {
             let doc = f.documentation();
             assert!(doc.is_some(), "{} has no #[user_doc]", f.name());

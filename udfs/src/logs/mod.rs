@@ -5,6 +5,7 @@
 //! | [`log_template`] | NULL body → NULL; NULL service → the unscoped scope | '' → ''; multi-line bodies are one line whose newlines separate words; past 128 words the rest is one `<*>`; bytes that are not UTF-8 → U+FFFD | O(line) per row; online mining takes the process's miner lock once per batch |
 //! | [`log_template_id`] | as `log_template` | the id of '' is the hash of the service and '' | as `log_template` |
 //! | [`log_params`] | NULL body → NULL list | no variables → `[]` | as `log_template`, plus one string per value |
+//! | [`embed_text`](embed_text::EmbedText) | NULL → NULL; `''` → a vector | one template key per row; one model call per distinct template not yet cached | unit-length vectors; width is the encoder's (384 for `builtin` and all-MiniLM-L6-v2) |
 //! | [`log_patterns`] | NULL bodies skipped; all NULL → `[]` | ties ordered by template | as `log_template` per row, one hash entry per template of the group |
 //!
 //! # Model and scope
@@ -22,6 +23,9 @@ use std::sync::Arc;
 
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 
+use crate::handles::ModelHandles;
+
+pub mod embed_text;
 pub mod log_params;
 pub mod log_patterns;
 pub mod log_template;
@@ -30,8 +34,9 @@ mod parser;
 
 pub use parser::{LogParser, model_err};
 
-/// The scalar functions of this family, sharing `parser`.
-pub fn functions(parser: &Arc<LogParser>) -> Vec<Arc<ScalarUDF>> {
+/// The scalar functions of this family, bound to the engine's model handles.
+pub fn functions(models: &ModelHandles) -> Vec<Arc<ScalarUDF>> {
+    let parser = &models.log_parser;
     vec![
         Arc::new(ScalarUDF::from(log_template::LogTemplate::new(Arc::clone(
             parser,
@@ -42,6 +47,9 @@ pub fn functions(parser: &Arc<LogParser>) -> Vec<Arc<ScalarUDF>> {
         Arc::new(ScalarUDF::from(log_params::LogParams::new(Arc::clone(
             parser,
         )))),
+        Arc::new(ScalarUDF::new_from_impl(embed_text::EmbedText::new(
+            Arc::clone(&models.text_encoders),
+        ))),
     ]
 }
 
