@@ -35,7 +35,9 @@ use datafusion::physical_plan::{
 };
 use datafusion::physical_planner::{ExtensionPlanner, PhysicalPlanner};
 use futures::{StreamExt, TryStreamExt};
-use sigfuse_udfs::time::{bucketer_from_scalars, time_bucket_gapfill, timestamp_ns};
+use sigfuse_udfs::time::{
+    bucketer_from_scalars, evaluate_constant, time_bucket_gapfill, timestamp_ns,
+};
 
 use super::{Bound, Fill, GapFill};
 
@@ -57,13 +59,13 @@ pub struct GapFillExec {
 }
 
 impl GapFillExec {
-    pub fn try_new(
+    pub fn new(
         input: Arc<dyn ExecutionPlan>,
         time: usize,
         groups: Vec<usize>,
         fills: Vec<(usize, Fill, String)>,
         buckets: Arc<Vec<i64>>,
-    ) -> Result<Self> {
+    ) -> Self {
         let in_schema = input.schema();
         let mut fields: Vec<_> = in_schema
             .fields()
@@ -96,14 +98,14 @@ impl GapFillExec {
             EmissionType::Final,
             Boundedness::Bounded,
         );
-        Ok(Self {
+        Self {
             input,
             time,
             groups,
             fills,
             buckets,
             properties: Arc::new(properties),
-        })
+        }
     }
 
     fn column(&self, i: usize) -> Arc<dyn PhysicalExpr> {
@@ -190,13 +192,13 @@ impl ExecutionPlan for GapFillExec {
         let (Some(input), true) = (children.pop(), children.is_empty()) else {
             return internal_err!("GapFillExec: expected one child");
         };
-        Ok(Arc::new(Self::try_new(
+        Ok(Arc::new(Self::new(
             input,
             self.time,
             self.groups.clone(),
             self.fills.clone(),
             Arc::clone(&self.buckets),
-        )?))
+        )))
     }
 
     fn execute(
@@ -421,17 +423,8 @@ fn evaluate(
     session: &SessionState,
     ctx: &PhysicalPlanningContext,
 ) -> Result<ScalarValue> {
-    let empty = DFSchema::empty();
-    let physical = planner.create_physical_expr(expr, &empty, session, ctx)?;
-    let one_row = RecordBatch::try_new_with_options(
-        Arc::new(Schema::empty()),
-        vec![],
-        &RecordBatchOptions::new().with_row_count(Some(1)),
-    )?;
-    match physical.evaluate(&one_row)? {
-        datafusion::logical_expr::ColumnarValue::Scalar(s) => Ok(s),
-        datafusion::logical_expr::ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0),
-    }
+    let physical = planner.create_physical_expr(expr, &DFSchema::empty(), session, ctx)?;
+    evaluate_constant(&physical)
 }
 
 fn bound_ns(
@@ -543,7 +536,7 @@ impl ExtensionPlanner for GapFillPlanner {
             .iter()
             .map(|(c, f, name)| Ok((index(c)?, *f, name.clone())))
             .collect::<Result<_>>()?;
-        let exec = GapFillExec::try_new(Arc::clone(input), time, groups, fills, Arc::new(buckets))?;
+        let exec = GapFillExec::new(Arc::clone(input), time, groups, fills, Arc::new(buckets));
         Ok(Some(Arc::new(exec)))
     }
 }

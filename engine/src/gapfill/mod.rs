@@ -230,6 +230,21 @@ fn called<'a>(e: &'a Expr, name: &str) -> Option<&'a ScalarFunction> {
     }
 }
 
+fn stop_if(done: bool) -> TreeNodeRecursion {
+    if done {
+        TreeNodeRecursion::Stop
+    } else {
+        TreeNodeRecursion::Continue
+    }
+}
+
+/// Whether `e` calls `time_bucket_gapfill`, `locf` or `interpolate` anywhere.
+fn has_marker(e: &Expr) -> bool {
+    const MARKERS: [&str; 3] = [time_bucket_gapfill::NAME, locf::NAME, interpolate::NAME];
+    e.exists(|x| Ok(matches!(x, Expr::ScalarFunction(f) if MARKERS.contains(&f.func.name()))))
+        .unwrap_or(false)
+}
+
 fn mentions(e: &Expr, name: &str) -> bool {
     e.exists(|e| Ok(matches!(e, Expr::ScalarFunction(f) if f.func.name() == name)))
         .unwrap_or(false)
@@ -241,18 +256,14 @@ impl AnalyzerRule for GapFillRule {
     }
 
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        // Every query passes here: one walk, no expression clones, until a marker is found.
         let mut seen = false;
         plan.apply_with_subqueries(|p| {
-            seen |= p.expressions().iter().any(|e| {
-                [time_bucket_gapfill::NAME, locf::NAME, interpolate::NAME]
-                    .iter()
-                    .any(|n| mentions(e, n))
-            });
-            Ok(if seen {
-                TreeNodeRecursion::Stop
-            } else {
-                TreeNodeRecursion::Continue
-            })
+            p.apply_expressions(|e| {
+                seen |= has_marker(e);
+                Ok(stop_if(seen))
+            })?;
+            Ok(stop_if(seen))
         })?;
         if !seen {
             return Ok(plan);

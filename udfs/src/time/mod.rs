@@ -12,8 +12,11 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
+use datafusion::arrow::datatypes::Schema;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
+use datafusion::physical_expr::PhysicalExpr;
 
 pub(crate) mod bucket;
 mod fill_marker;
@@ -42,4 +45,19 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
 pub fn bucketer_from_scalars(who: &str, args: &[ScalarValue]) -> Result<Option<Bucketer>> {
     let args: Vec<ColumnarValue> = args.iter().cloned().map(ColumnarValue::Scalar).collect();
     time_bucket::bucketer(who, &args)
+}
+
+/// The value of a constant physical expression (one without column references), evaluated on a
+/// one-row batch with no columns: how arguments that must be constants (widths, bounds) are read
+/// while planning.
+pub fn evaluate_constant(expr: &Arc<dyn PhysicalExpr>) -> Result<ScalarValue> {
+    let one_row = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(1)),
+    )?;
+    match expr.evaluate(&one_row)? {
+        ColumnarValue::Scalar(s) => Ok(s),
+        ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0),
+    }
 }

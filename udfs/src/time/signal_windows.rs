@@ -9,13 +9,11 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
-use datafusion::arrow::datatypes::Schema;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{DFSchema, Result, ScalarValue, plan_err};
 use datafusion::datasource::ViewTable;
 use datafusion::execution::SessionState;
-use datafusion::logical_expr::{ColumnarValue, Documentation, Expr};
+use datafusion::logical_expr::{Documentation, Expr};
 use datafusion_macros::user_doc;
 
 use super::bucket::{NANOS_PER_DAY, Width, timestamp_ns};
@@ -81,16 +79,7 @@ impl SignalWindows {
 }
 
 fn constant(session: &dyn datafusion::catalog::Session, e: &Expr) -> Result<ScalarValue> {
-    let physical = session.create_physical_expr(e.clone(), &DFSchema::empty())?;
-    let one_row = RecordBatch::try_new_with_options(
-        Arc::new(Schema::empty()),
-        vec![],
-        &RecordBatchOptions::new().with_row_count(Some(1)),
-    )?;
-    match physical.evaluate(&one_row)? {
-        ColumnarValue::Scalar(s) => Ok(s),
-        ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0),
-    }
+    super::evaluate_constant(&session.create_physical_expr(e.clone(), &DFSchema::empty())?)
 }
 
 fn fixed_width(what: &str, v: &ScalarValue) -> Result<i128> {
