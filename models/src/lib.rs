@@ -8,6 +8,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`baseline`] | the baseline detector: robust per-service statistics, fused calibrated score, root-cause ranking |
 //! | [`error`] | [`ModelError`], the crate's one error type, converted once at the `udfs`/`engine` seam |
 //! | [`logparse`] | log-template mining (Drain-family miner, masks, stable ids, save/load, accuracy metrics) |
 //! | [`device`] | the `sigfuse.device` setting (`cpu`, `cuda:N` with the `cuda` feature) |
@@ -16,6 +17,7 @@
 //! Models get their bytes from the caller: reading from the lake's object store is the
 //! engine's job (only a local-folder convenience reader lives here).
 
+pub mod baseline;
 pub mod device;
 pub mod error;
 pub mod logparse;

@@ -1,0 +1,532 @@
+//! The baseline detector (`CREATE MODEL … KIND baseline`): robust per-service statistics of
+//! every window feature, fitted on a normal period, a fused and calibrated anomaly score, and
+//! root-cause ranking over the service call graph. It is the honest yardstick the learned
+//! multimodal models must beat: no training beyond medians, MADs and quantiles.
+//!
+//! # What it computes
+//!
+//! - **Features** come from `signal_windows` rows (any query returning its columns): each
+//!   numeric column is a feature of the modality its name says ([`Modality::of_column`]); the
+//!   `metrics` list gives one feature per metric name (`metric:<name>`, its mean in the window)
+//!   and `event_kinds` one per event kind (`event:<kind>`, its count). A modality is *present*
+//!   in a window when any of its features is non-NULL.
+//! - **Fit** ([`Baseline::fit`]): per service and feature, the median and a robust scale
+//!   ([`stats::Robust`]: 1.4826 × MAD, else the mean absolute deviation, else a floor), plus the
+//!   same pooled over all services (for services the training never saw). A metric, event kind
+//!   or other feature that a service never had in training scores [`NEW_FEATURE_Z`] when it
+//!   appears.
+//! - **Score** ([`Baseline::score`]): per feature `|x − median| / scale` (capped at [`Z_CAP`]);
+//!   per modality the largest of its features (the evidence), divided by that modality's 99th
+//!   percentile over the training windows, so a modality with many features does not win by
+//!   multiple testing; the fused raw score is the largest modality score. The calibrated
+//!   score is the fraction of training windows whose fused raw score is lower: 0.5 is a typical
+//!   normal window, 0.99 rarer than 99 % of the normal period. Confidence is the share of the
+//!   service's usual modalities (weighted by how often each was present in training) present
+//!   in the window; a window with no modality has no score.
+//! - **Root cause** ([`rca::rank`]): per service the worst window of the incident; services
+//!   whose anomaly a downstream anomalous dependency explains rank below it.
+//!
+//! # Layout
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`stats`] | median, MAD, robust scale, quantile sketches |
+//! | [`rca`] | root-cause ranking over a call graph |
+
+pub mod rca;
+pub mod stats;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ModelError, Result};
+use stats::{Quantiles, Robust};
+
+/// The kind name in `CREATE MODEL … KIND baseline` and in manifests.
+pub const KIND: &str = "baseline";
+/// Saved-state format version.
+pub const FORMAT: u32 = 1;
+/// Score of a feature a service never had in training.
+pub const NEW_FEATURE_Z: f64 = 8.0;
+/// Largest per-feature deviation: beyond it every deviation is equally extreme.
+pub const Z_CAP: f64 = 1000.0;
+/// Pooled statistics live under this service name (no real service is named so).
+const POOLED: &str = "\u{0}pooled";
+
+/// The four signal modalities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Modality {
+    Logs,
+    Spans,
+    Metrics,
+    Events,
+}
+
+impl Modality {
+    pub const ALL: [Modality; 4] = [
+        Modality::Logs,
+        Modality::Spans,
+        Modality::Metrics,
+        Modality::Events,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Modality::Logs => "logs",
+            Modality::Spans => "spans",
+            Modality::Metrics => "metrics",
+            Modality::Events => "events",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The modality of a `signal_windows` column by its name: `log…` logs; `span…`,
+    /// `latency…`, `error_ratio` spans; `metric…` metrics; `event…` events. `None` for
+    /// columns that are not features (`service`, `window_start`, …).
+    pub fn of_column(column: &str) -> Option<Modality> {
+        let c = column.to_ascii_lowercase();
+        if c.starts_with("log") {
+            Some(Modality::Logs)
+        } else if c.starts_with("span") || c.starts_with("latency") || c == "error_ratio" {
+            Some(Modality::Spans)
+        } else if c.starts_with("metric") {
+            Some(Modality::Metrics)
+        } else if c.starts_with("event") {
+            Some(Modality::Events)
+        } else {
+            None
+        }
+    }
+}
+
+/// One `(service, window)` as features. Build it with [`Window::new`] and [`Window::add`].
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    pub service: String,
+    /// `(modality, feature name, value)`; NaN and infinite values are dropped by `add`.
+    pub features: Vec<(Modality, String, f64)>,
+    /// Modalities with data in this window (set by `add` and [`Window::mark_present`]).
+    pub present: [bool; 4],
+}
+
+impl Window {
+    pub fn new(service: &str) -> Self {
+        Self {
+            service: service.to_string(),
+            ..Self::default()
+        }
+    }
+
+    pub fn add(&mut self, modality: Modality, feature: impl Into<String>, value: f64) {
+        self.present[modality.index()] = true;
+        if value.is_finite() {
+            self.features.push((modality, feature.into(), value));
+        }
+    }
+
+    /// Marks a modality present without a feature (a window whose only log line has no
+    /// severity still has logs).
+    pub fn mark_present(&mut self, modality: Modality) {
+        self.present[modality.index()] = true;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.present.iter().any(|p| *p)
+    }
+}
+
+/// Model options (`OPTIONS (…)` of `CREATE MODEL`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Options {
+    /// Window width in nanoseconds (the `signal_windows` width it was trained on).
+    pub window_ns: i64,
+    /// Calibrated score from which a service counts as anomalous when explaining a caller.
+    pub anomalous: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            window_ns: 60_000_000_000,
+            anomalous: 0.95,
+        }
+    }
+}
+
+/// Per-feature statistics of one service.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ServiceStats {
+    /// Training windows of this service.
+    windows: u64,
+    /// Windows in which each modality was present.
+    present: [u64; 4],
+    /// Feature → robust statistics, with its modality.
+    features: BTreeMap<String, (Modality, Robust)>,
+}
+
+/// A fitted baseline model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Baseline {
+    pub format: u32,
+    pub options: Options,
+    services: BTreeMap<String, ServiceStats>,
+    /// Per modality, the training windows' modality scores (before normalization).
+    modality_scale: [Option<f64>; 4],
+    /// The training windows' fused raw scores.
+    calibration: Quantiles,
+}
+
+/// What the model says about one window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Score {
+    /// Calibrated score in [0, 1]: the fraction of training windows scoring lower.
+    pub score: f64,
+    /// Fused raw score (largest normalized modality score): orders windows without ties.
+    pub raw: f64,
+    /// Share of the service's usual modalities present, in [0, 1].
+    pub confidence: f64,
+    /// Per modality, its share of the summed modality scores (NULL: absent).
+    pub weights: [Option<f64>; 4],
+    /// The modality with the largest score.
+    pub top_modality: Modality,
+    /// Its most deviating feature, and that feature's value and median.
+    pub top_feature: String,
+    pub top_value: f64,
+    pub top_median: f64,
+}
+
+/// Training summary, stored in the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitReport {
+    pub windows: u64,
+    pub services: usize,
+    pub features: usize,
+    /// Training windows per modality.
+    pub modality_windows: BTreeMap<String, u64>,
+}
+
+impl Baseline {
+    /// Fits the model on the windows of a normal period.
+    pub fn fit(options: Options, windows: &[Window]) -> Result<(Self, FitReport)> {
+        if options.window_ns <= 0 {
+            return Err(ModelError::Config {
+                model: KIND,
+                option: "window",
+                expected: "a positive interval",
+                got: format!("{} ns", options.window_ns),
+            });
+        }
+        if !(0.0..=1.0).contains(&options.anomalous) {
+            return Err(ModelError::Config {
+                model: KIND,
+                option: "anomalous",
+                expected: "a score between 0 and 1",
+                got: options.anomalous.to_string(),
+            });
+        }
+        let windows: Vec<&Window> = windows.iter().filter(|w| !w.is_empty()).collect();
+        if windows.is_empty() {
+            return Err(ModelError::Config {
+                model: KIND,
+                option: "AS query",
+                expected: "at least one window with data",
+                got: "no rows with any modality".to_string(),
+            });
+        }
+        // Values per (service, feature), and pooled.
+        let mut values: HashMap<(&str, &str), (Modality, Vec<f64>)> = HashMap::new();
+        let mut counts: BTreeMap<String, ServiceStats> = BTreeMap::new();
+        for w in &windows {
+            for svc in [w.service.as_str(), POOLED] {
+                let s = counts.entry(svc.to_string()).or_default();
+                s.windows += 1;
+                for m in Modality::ALL {
+                    s.present[m.index()] += u64::from(w.present[m.index()]);
+                }
+                for (m, f, v) in &w.features {
+                    values
+                        .entry((svc, f.as_str()))
+                        .or_insert_with(|| (*m, Vec::new()))
+                        .1
+                        .push(*v);
+                }
+            }
+        }
+        for ((svc, f), (m, mut vs)) in values {
+            let s = counts.get_mut(svc).expect("counted above");
+            // A window without the feature but with its modality counts as 0 for counts
+            // (a metric missing from a window is unknown, not zero).
+            let missing = s.present[m.index()].saturating_sub(vs.len() as u64);
+            if m != Modality::Metrics {
+                vs.extend(std::iter::repeat_n(0.0, missing as usize));
+            }
+            s.features.insert(f.to_string(), (m, Robust::fit(&mut vs)));
+        }
+        let mut model = Baseline {
+            format: FORMAT,
+            options,
+            services: counts,
+            modality_scale: [None; 4],
+            calibration: Quantiles::default(),
+        };
+        // Normalize each modality by its training 99th percentile, then calibrate.
+        let raw: Vec<[Option<(f64, usize)>; 4]> =
+            windows.iter().map(|w| model.modality_raw(w)).collect();
+        for m in Modality::ALL {
+            let mut xs: Vec<f64> = raw
+                .iter()
+                .filter_map(|r| r[m.index()].map(|(x, _)| x))
+                .collect();
+            if !xs.is_empty() {
+                model.modality_scale[m.index()] =
+                    Some(stats::quantile(&mut xs, 0.99).max(f64::EPSILON));
+            }
+        }
+        let fused: Vec<f64> = raw
+            .iter()
+            .filter_map(|r| model.fuse(r).map(|(raw, _, _)| raw))
+            .collect();
+        model.calibration = Quantiles::from_values(fused);
+        let pooled = &model.services[POOLED];
+        let report = FitReport {
+            windows: windows.len() as u64,
+            services: model.services.len() - 1,
+            features: pooled.features.len(),
+            modality_windows: Modality::ALL
+                .iter()
+                .map(|m| (m.name().to_string(), pooled.present[m.index()]))
+                .collect(),
+        };
+        Ok((model, report))
+    }
+
+    fn stats_of(&self, service: &str) -> &ServiceStats {
+        self.services
+            .get(service)
+            .unwrap_or_else(|| &self.services[POOLED])
+    }
+
+    /// Per modality: the largest feature deviation and the index of that feature in
+    /// `w.features` (usize::MAX when the modality is present without features).
+    fn modality_raw(&self, w: &Window) -> [Option<(f64, usize)>; 4] {
+        let stats = self.stats_of(&w.service);
+        let mut out: [Option<(f64, usize)>; 4] = [None; 4];
+        for m in Modality::ALL {
+            if w.present[m.index()] {
+                out[m.index()] = Some((0.0, usize::MAX));
+            }
+        }
+        for (i, (m, f, v)) in w.features.iter().enumerate() {
+            let z = match stats.features.get(f) {
+                Some((_, r)) => r.deviation(*v).min(Z_CAP),
+                None if *v == 0.0 && *m != Modality::Metrics => 0.0,
+                None => NEW_FEATURE_Z,
+            };
+            let slot = out[m.index()].get_or_insert((0.0, usize::MAX));
+            if z > slot.0 || slot.1 == usize::MAX {
+                *slot = (z, i);
+            }
+        }
+        out
+    }
+
+    /// Fused raw score, the modality that gave it, and the normalized modality scores.
+    fn fuse(&self, raw: &[Option<(f64, usize)>; 4]) -> Option<(f64, Modality, [Option<f64>; 4])> {
+        let mut norm = [None; 4];
+        let mut best: Option<(f64, Modality)> = None;
+        for m in Modality::ALL {
+            let Some((x, _)) = raw[m.index()] else {
+                continue;
+            };
+            let n = x / self.modality_scale[m.index()].unwrap_or(1.0);
+            norm[m.index()] = Some(n);
+            if best.is_none_or(|(b, _)| n > b) {
+                best = Some((n, m));
+            }
+        }
+        best.map(|(b, m)| (b, m, norm))
+    }
+
+    /// Scores one window; `None` when it has no modality.
+    pub fn score(&self, w: &Window) -> Option<Score> {
+        let raw = self.modality_raw(w);
+        let (fused, top, norm) = self.fuse(&raw)?;
+        let total: f64 = norm.iter().flatten().sum();
+        let weights = norm.map(|n| {
+            n.map(|n| {
+                if total > 0.0 {
+                    n / total
+                } else {
+                    1.0 / norm.iter().flatten().count() as f64
+                }
+            })
+        });
+        let stats = self.stats_of(&w.service);
+        let usual: f64 = stats.present.iter().map(|&p| p as f64).sum();
+        let here: f64 = Modality::ALL
+            .iter()
+            .filter(|m| w.present[m.index()])
+            .map(|m| stats.present[m.index()] as f64)
+            .sum();
+        let confidence = if usual > 0.0 { here / usual } else { 0.0 };
+        let (top_feature, top_value, top_median) = match raw[top.index()] {
+            Some((_, i)) if i != usize::MAX => {
+                let (_, f, v) = &w.features[i];
+                let median = stats.features.get(f).map_or(f64::NAN, |(_, r)| r.median);
+                (f.clone(), *v, median)
+            }
+            _ => (String::new(), f64::NAN, f64::NAN),
+        };
+        Some(Score {
+            score: self.calibration.rank(fused),
+            raw: fused,
+            confidence,
+            weights,
+            top_modality: top,
+            top_feature,
+            top_value,
+            top_median,
+        })
+    }
+
+    /// The services the model was trained on.
+    pub fn services(&self) -> impl Iterator<Item = &str> {
+        self.services
+            .keys()
+            .map(String::as_str)
+            .filter(|s| *s != POOLED)
+    }
+
+    pub fn save_state(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a baseline model serializes")
+    }
+
+    pub fn load_state(bytes: &[u8]) -> Result<Self> {
+        let m: Baseline = serde_json::from_slice(bytes).map_err(|e| ModelError::Corrupt {
+            model: KIND,
+            detail: e.to_string(),
+        })?;
+        if m.format != FORMAT {
+            return Err(ModelError::Version {
+                model: KIND,
+                expected: FORMAT,
+                got: m.format,
+            });
+        }
+        if !m.services.contains_key(POOLED) {
+            return Err(ModelError::Corrupt {
+                model: KIND,
+                detail: "no pooled statistics".to_string(),
+            });
+        }
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(service: &str, cpu: f64, latency: Option<f64>) -> Window {
+        let mut w = Window::new(service);
+        w.add(Modality::Metrics, "metric:cpu", cpu);
+        if let Some(l) = latency {
+            w.add(Modality::Spans, "latency_p95_ms", l);
+            w.add(Modality::Spans, "spans", 100.0);
+        }
+        w
+    }
+
+    fn normal() -> Vec<Window> {
+        (0..200)
+            .flat_map(|i| {
+                let jitter = f64::from(i % 7) - 3.0;
+                [
+                    window("api", 50.0 + jitter, Some(20.0 + jitter / 2.0)),
+                    window("db", 10.0 + jitter / 3.0, Some(5.0 + jitter / 10.0)),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn normal_windows_score_low_and_a_cpu_spike_scores_high_with_its_evidence() {
+        let (m, report) = Baseline::fit(Options::default(), &normal()).unwrap();
+        assert_eq!((report.windows, report.services), (400, 2));
+        let typical = m.score(&window("api", 50.0, Some(20.0))).unwrap();
+        assert!(typical.score < 0.6, "{typical:?}");
+        let spike = m.score(&window("db", 60.0, Some(5.0))).unwrap();
+        assert_eq!(spike.score, 1.0);
+        assert_eq!(spike.top_modality, Modality::Metrics);
+        assert_eq!(spike.top_feature, "metric:cpu");
+        assert_eq!((spike.top_value, spike.top_median), (60.0, 10.0));
+        assert!(spike.weights[Modality::Metrics as usize].unwrap() > 0.9);
+        assert_eq!(spike.weights[Modality::Logs as usize], None);
+        // The same CPU is normal for api: statistics are per service.
+        assert!(m.score(&window("api", 52.0, Some(20.0))).unwrap().score < 0.95);
+    }
+
+    #[test]
+    fn missing_modalities_lower_confidence_and_an_empty_window_has_no_score() {
+        let (m, _) = Baseline::fit(Options::default(), &normal()).unwrap();
+        let full = m.score(&window("api", 50.0, Some(20.0))).unwrap();
+        let metrics_only = m.score(&window("api", 50.0, None)).unwrap();
+        assert_eq!(full.confidence, 1.0);
+        assert!((metrics_only.confidence - 0.5).abs() < 1e-9);
+        assert_eq!(m.score(&Window::new("api")), None);
+    }
+
+    #[test]
+    fn unseen_services_use_pooled_statistics_and_new_features_stand_out() {
+        let (m, _) = Baseline::fit(Options::default(), &normal()).unwrap();
+        assert!(m.score(&window("new", 30.0, Some(12.0))).is_some());
+        let mut w = window("api", 50.0, Some(20.0));
+        w.add(Modality::Events, "event:deploy", 1.0);
+        let s = m.score(&w).unwrap();
+        assert_eq!(s.top_modality, Modality::Events);
+        assert_eq!(s.top_feature, "event:deploy");
+    }
+
+    #[test]
+    fn a_tiny_training_set_fits_and_scores_and_bad_options_are_refused() {
+        let (m, report) = Baseline::fit(Options::default(), &[window("a", 1.0, None)]).unwrap();
+        assert_eq!(report.windows, 1);
+        let s = m.score(&window("a", 1.0, None)).unwrap();
+        assert_eq!(s.score, 0.5);
+        assert!(m.score(&window("a", 100.0, None)).unwrap().score > 0.99);
+        let bad = Options {
+            anomalous: 2.0,
+            ..Options::default()
+        };
+        assert!(Baseline::fit(bad, &normal()).is_err());
+        assert!(Baseline::fit(Options::default(), &[Window::new("a")]).is_err());
+    }
+
+    #[test]
+    fn state_round_trips_and_garbage_is_refused() {
+        let (m, _) = Baseline::fit(Options::default(), &normal()).unwrap();
+        let back = Baseline::load_state(&m.save_state()).unwrap();
+        let w = window("db", 13.0, Some(6.0));
+        assert_eq!(m.score(&w), back.score(&w));
+        assert!(Baseline::load_state(b"{}").is_err());
+        assert!(matches!(
+            Baseline::load_state(br#"{"format":9}"#),
+            Err(ModelError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn column_names_map_to_modalities() {
+        assert_eq!(Modality::of_column("log_error"), Some(Modality::Logs));
+        assert_eq!(Modality::of_column("latency_p95_ms"), Some(Modality::Spans));
+        assert_eq!(Modality::of_column("error_ratio"), Some(Modality::Spans));
+        assert_eq!(Modality::of_column("metrics"), Some(Modality::Metrics));
+        assert_eq!(Modality::of_column("event_kinds"), Some(Modality::Events));
+        assert_eq!(Modality::of_column("window_start"), None);
+    }
+}

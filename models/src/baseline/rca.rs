@@ -1,0 +1,144 @@
+//! Root-cause ranking over the service call graph: the anomalous services that no anomalous
+//! downstream dependency explains come first, by how anomalous they are; then the anomalous
+//! services a dependency explains (a caller slowed down by its callee); then the rest.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// A service's worst window in the incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub service: String,
+    /// Calibrated score in [0, 1].
+    pub score: f64,
+    /// Fused raw score: orders services without ties.
+    pub raw: f64,
+    /// What drove the score (modality and feature).
+    pub evidence: String,
+}
+
+/// One ranked service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    /// 1, 2, …
+    pub rank: usize,
+    pub candidate: Candidate,
+    /// The anomalous downstream service that explains this one, if any.
+    pub explained_by: Option<String>,
+}
+
+/// Ranks `candidates`; `edges` are `(caller, callee)` pairs; a service is anomalous when its
+/// calibrated score is at least `anomalous`.
+pub fn rank(candidates: Vec<Candidate>, edges: &[(String, String)], anomalous: f64) -> Vec<Ranked> {
+    let mut callees: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (caller, callee) in edges {
+        if caller != callee {
+            callees.entry(caller).or_default().insert(callee);
+        }
+    }
+    let by_name: BTreeMap<&str, &Candidate> =
+        candidates.iter().map(|c| (c.service.as_str(), c)).collect();
+    let is_anomalous = |s: &str| by_name.get(s).is_some_and(|c| c.score >= anomalous);
+    // The most anomalous anomalous service reachable downstream of each anomalous service.
+    let explained: Vec<Option<String>> = candidates
+        .iter()
+        .map(|c| {
+            if c.score < anomalous {
+                return None;
+            }
+            let mut seen = BTreeSet::from([c.service.as_str()]);
+            let mut queue = VecDeque::from([c.service.as_str()]);
+            let mut best: Option<&Candidate> = None;
+            while let Some(s) = queue.pop_front() {
+                for &next in callees.get(s).into_iter().flatten() {
+                    if !seen.insert(next) {
+                        continue;
+                    }
+                    queue.push_back(next);
+                    if is_anomalous(next) {
+                        let n = by_name[next];
+                        if best.is_none_or(|b| n.raw > b.raw) {
+                            best = Some(n);
+                        }
+                    }
+                }
+            }
+            best.map(|b| b.service.clone())
+        })
+        .collect();
+    let mut ranked: Vec<Ranked> = candidates
+        .into_iter()
+        .zip(explained)
+        .map(|(candidate, explained_by)| Ranked {
+            rank: 0,
+            candidate,
+            explained_by,
+        })
+        .collect();
+    let tier = |r: &Ranked| match (r.candidate.score >= anomalous, &r.explained_by) {
+        (true, None) => 0,
+        (true, Some(_)) => 1,
+        (false, _) => 2,
+    };
+    ranked.sort_by(|a, b| {
+        tier(a)
+            .cmp(&tier(b))
+            .then(b.candidate.raw.total_cmp(&a.candidate.raw))
+            .then_with(|| a.candidate.service.cmp(&b.candidate.service))
+    });
+    for (i, r) in ranked.iter_mut().enumerate() {
+        r.rank = i + 1;
+    }
+    ranked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(service: &str, score: f64, raw: f64) -> Candidate {
+        Candidate {
+            service: service.to_string(),
+            score,
+            raw,
+            evidence: String::new(),
+        }
+    }
+
+    fn e(a: &str, b: &str) -> (String, String) {
+        (a.to_string(), b.to_string())
+    }
+
+    fn order(r: &[Ranked]) -> Vec<&str> {
+        r.iter().map(|r| r.candidate.service.as_str()).collect()
+    }
+
+    #[test]
+    fn a_caller_explained_by_its_slow_dependency_ranks_below_it() {
+        let edges = [e("frontend", "cart"), e("cart", "redis"), e("frontend", "ads")];
+        let r = rank(
+            vec![
+                c("frontend", 1.0, 30.0),
+                c("cart", 0.99, 9.0),
+                c("redis", 0.5, 1.0),
+                c("ads", 0.6, 1.2),
+            ],
+            &edges,
+            0.95,
+        );
+        assert_eq!(order(&r), ["cart", "frontend", "ads", "redis"]);
+        assert_eq!(r[1].explained_by.as_deref(), Some("cart"));
+        assert_eq!(r[0].explained_by, None);
+        assert_eq!(r.iter().map(|r| r.rank).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn without_a_graph_or_with_cycles_services_rank_by_score() {
+        let cands = vec![c("a", 0.97, 5.0), c("b", 0.99, 7.0), c("c", 0.1, 0.1)];
+        assert_eq!(order(&rank(cands.clone(), &[], 0.95)), ["b", "a", "c"]);
+        let cycle = [e("a", "b"), e("b", "a"), e("a", "a")];
+        let r = rank(cands, &cycle, 0.95);
+        assert_eq!(order(&r), ["b", "a", "c"]);
+        assert!(r[0].explained_by.is_some() && r[1].explained_by.is_some());
+        assert!(rank(vec![], &cycle, 0.95).is_empty());
+    }
+}

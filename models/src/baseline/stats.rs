@@ -1,0 +1,144 @@
+//! Robust statistics: median, median absolute deviation, quantiles, and a bounded sorted
+//! sample that turns a raw score into the fraction of training scores below it.
+
+use serde::{Deserialize, Serialize};
+
+/// Points kept by [`Quantiles`]: ranks are exact to 1/1024.
+const SKETCH_POINTS: usize = 1025;
+/// 1.4826 × MAD estimates the standard deviation of normal data.
+const MAD_TO_SIGMA: f64 = 1.4826;
+/// 1.2533 × mean absolute deviation does the same.
+const MEAN_AD_TO_SIGMA: f64 = 1.2533;
+
+/// The `q` quantile (0 ≤ q ≤ 1) of `xs` by linear interpolation; sorts `xs`. NaN for none.
+pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    xs.sort_unstable_by(f64::total_cmp);
+    let at = q.clamp(0.0, 1.0) * (xs.len() - 1) as f64;
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    xs[lo] + (xs[hi] - xs[lo]) * (at - lo as f64)
+}
+
+/// Median and robust scale of one feature.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Robust {
+    pub median: f64,
+    /// 1.4826 × MAD; when at least half the values equal the median, 1.2533 × the mean
+    /// absolute deviation (so a rare burst still has a scale); when every value is the
+    /// median, a floor of 10 % of |median|, at least 1 for whole-number features (counts) and
+    /// 1e-3 otherwise.
+    pub scale: f64,
+    /// Values it was fitted on.
+    pub n: u64,
+}
+
+impl Robust {
+    /// Fits on `xs` (reordered). An empty slice gives median 0 and scale 1.
+    pub fn fit(xs: &mut [f64]) -> Self {
+        if xs.is_empty() {
+            return Self {
+                median: 0.0,
+                scale: 1.0,
+                n: 0,
+            };
+        }
+        let median = quantile(xs, 0.5);
+        let mut dev: Vec<f64> = xs.iter().map(|x| (x - median).abs()).collect();
+        let mad = quantile(&mut dev, 0.5);
+        let mean_ad = dev.iter().sum::<f64>() / dev.len() as f64;
+        let counts = xs.iter().all(|x| x.fract() == 0.0);
+        let floor = (0.1 * median.abs()).max(if counts { 1.0 } else { 1e-3 });
+        let scale = if mad > 0.0 {
+            MAD_TO_SIGMA * mad
+        } else if mean_ad > 0.0 {
+            MEAN_AD_TO_SIGMA * mean_ad
+        } else {
+            floor
+        };
+        Self {
+            median,
+            scale: scale.max(f64::MIN_POSITIVE),
+            n: xs.len() as u64,
+        }
+    }
+
+    /// `|x − median| / scale`.
+    pub fn deviation(&self, x: f64) -> f64 {
+        (x - self.median).abs() / self.scale
+    }
+}
+
+/// A sorted sample of at most 1,025 values standing for a larger set: [`Quantiles::rank`]
+/// is the fraction of the set below a value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Quantiles {
+    points: Vec<f64>,
+}
+
+impl Quantiles {
+    pub fn from_values(mut xs: Vec<f64>) -> Self {
+        xs.retain(|x| !x.is_nan());
+        xs.sort_unstable_by(f64::total_cmp);
+        if xs.len() > SKETCH_POINTS {
+            let last = (xs.len() - 1) as f64;
+            xs = (0..SKETCH_POINTS)
+                .map(|i| xs[(i as f64 * last / (SKETCH_POINTS - 1) as f64).round() as usize])
+                .collect();
+        }
+        Self { points: xs }
+    }
+
+    /// The fraction of the set strictly below `x`, counting ties as half below (so the
+    /// median of the set ranks 0.5 even when many values tie); 0 for an empty set.
+    pub fn rank(&self, x: f64) -> f64 {
+        if self.points.is_empty() {
+            return 0.0;
+        }
+        let below = self.points.partition_point(|p| *p < x);
+        let upto = self.points.partition_point(|p| *p <= x);
+        (below as f64 + (upto - below) as f64 / 2.0) / self.points.len() as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_mad_ignore_outliers() {
+        let mut xs = vec![10.0, 11.0, 9.0, 10.0, 1000.0];
+        let r = Robust::fit(&mut xs);
+        assert_eq!(r.median, 10.0);
+        assert!((r.scale - MAD_TO_SIGMA).abs() < 1e-12, "{r:?}");
+        assert!(r.deviation(1000.0) > 600.0);
+    }
+
+    #[test]
+    fn mostly_constant_features_keep_a_scale() {
+        let mut errors = vec![0.0; 19];
+        errors.push(1.0);
+        let r = Robust::fit(&mut errors);
+        assert_eq!(r.median, 0.0);
+        assert!((r.scale - MEAN_AD_TO_SIGMA * 0.05).abs() < 1e-12);
+        let mut constant = vec![4.0; 10];
+        assert_eq!(Robust::fit(&mut constant).scale, 1.0);
+        let mut ratio = vec![0.25; 10];
+        assert_eq!(Robust::fit(&mut ratio).scale, 0.025);
+        assert_eq!(Robust::fit(&mut []).median, 0.0);
+    }
+
+    #[test]
+    fn quantile_ranks_are_fractions_below() {
+        let q = Quantiles::from_values((0..10_000).map(f64::from).collect());
+        assert!((q.rank(5_000.0) - 0.5).abs() < 2e-3);
+        assert_eq!(q.rank(-1.0), 0.0);
+        assert_eq!(q.rank(1e9), 1.0);
+        let ties = Quantiles::from_values(vec![1.0; 10]);
+        assert_eq!(ties.rank(1.0), 0.5);
+        assert_eq!(Quantiles::default().rank(3.0), 0.0);
+        assert_eq!(quantile(&mut [3.0, 1.0, 2.0], 0.5), 2.0);
+        assert!(quantile(&mut [], 0.5).is_nan());
+    }
+}
