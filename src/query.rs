@@ -44,6 +44,24 @@ pub struct QueryArgs {
     timing: bool,
 }
 
+/// Who runs `CREATE MODEL` from the command line, for the manifest.
+fn os_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+/// What a model statement without rows did.
+fn done(command: &Command) -> String {
+    match command {
+        Command::DropModel { name, .. } => format!("DROP MODEL {name}"),
+        Command::AlterModelVersion { name, version } => {
+            format!("ALTER MODEL {name}: version {version} is active")
+        }
+        _ => String::new(),
+    }
+}
+
 pub async fn run(
     config: &EngineConfig,
     is_default_lake: bool,
@@ -73,11 +91,22 @@ pub async fn run(
         let statement = match statement {
             Command::Sql(s) => *s,
             Command::CreateModel(cm) => {
-                let r = engine.create_model(&cm).await?;
+                let r = engine.create_model(&cm, &os_user()).await?;
                 eprintln!(
-                    "CREATE MODEL {} version {}: {} lines, {} templates",
-                    r.name, r.version, r.lines, r.templates
+                    "CREATE MODEL {} KIND {} version {}: {}",
+                    r.name,
+                    r.kind,
+                    r.version,
+                    r.summary()
                 );
+                continue;
+            }
+            other => {
+                if let Some(df) = engine.model_command(&other).await? {
+                    print(df, args.format).await?;
+                } else {
+                    eprintln!("{}", done(&other));
+                }
                 continue;
             }
         };

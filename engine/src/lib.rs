@@ -17,7 +17,7 @@
 //! | [`gapfill`] | `time_bucket_gapfill` with `locf`/`interpolate`: analyzer rule, logical node, `GapFillExec` |
 //! | [`planner`] | the query planner: DataFusion's plus our extension planners (gap filling, ASOF) |
 //! | [`split_statements`] | splits a script into statements for one-by-one execution (ASOF joins rewritten for the planner) |
-//! | [`models`] | `CREATE MODEL` (recognized by [`split_commands`]), models under `_models/`, loading the latest log parser |
+//! | [`models`] | the model statements (recognized by [`split_commands`]), models under `_models/`, the `sigfuse.models` table, loading models into the functions |
 //!
 //! It does not speak a wire protocol (that is `sigfuse-sql`) and does not parse sources (that is
 //! `sigfuse-storage`).
@@ -35,6 +35,7 @@ pub use models::{Command, CreateModel, ModelReport, split_commands};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::common::Result;
 use datafusion::common::config::ExtensionOptions;
 use datafusion::dataframe::DataFrame;
@@ -53,6 +54,9 @@ use sigfuse_udfs::ModelHandles;
 use sigfuse_udfs::settings::SigfuseOptions;
 
 use crate::text_encoders::EngineTextEncoders;
+
+/// The schema of the system tables (`sigfuse.models`).
+pub const SYSTEM_SCHEMA: &str = "sigfuse";
 
 /// Settings a session is built from.
 #[derive(Debug, Clone, Default)]
@@ -113,6 +117,7 @@ impl Engine {
                 DEFAULT_CACHE_ENTRIES,
             )),
             log_parser: Arc::new(sigfuse_udfs::logs::LogParser::online()),
+            detectors: Arc::default(),
         };
         let state = SessionStateBuilder::new()
             .with_config(session_config)
@@ -133,12 +138,25 @@ impl Engine {
         ctx.add_analyzer_rule(Arc::new(gapfill::GapFillRule));
         sigfuse_udfs::register_all(&mut ctx, &models)?;
         let tables = SignalKind::ALL.map(|k| k.table_name().to_string());
-        ctx.register_udtf(
-            sigfuse_udfs::time::signal_windows::NAME,
-            Arc::new(sigfuse_udfs::time::signal_windows::SignalWindows::new(
-                tables,
-            )),
-        );
+        for (name, function, _) in sigfuse_udfs::table_functions(&models, &tables) {
+            ctx.register_udtf(name, function);
+        }
+        // System tables: `sigfuse.models`.
+        let system = Arc::new(MemorySchemaProvider::new());
+        system.register_table(
+            "models".to_string(),
+            Arc::new(models::registry::ModelsTable::new(lake.clone())),
+        )?;
+        let catalog_name = ctx
+            .state()
+            .config()
+            .options()
+            .catalog
+            .default_catalog
+            .clone();
+        if let Some(catalog) = ctx.catalog(&catalog_name) {
+            catalog.register_schema(SYSTEM_SCHEMA, system)?;
+        }
         Ok(Self {
             lake,
             ctx,
@@ -172,15 +190,36 @@ impl Engine {
         &self.handles
     }
 
-    /// Loads the lake's latest log-parser model into the session's functions (they mine
-    /// online until then, or when there is none). Returns its name and version.
+    /// Loads the lake's models into the session's functions: every baseline model (the active
+    /// version of each), and the latest log parser (the log functions mine online until then,
+    /// or when there is none), whose name and version it returns.
     pub async fn load_models(&self) -> Result<Option<(String, u64)>> {
-        models::load_latest_log_parser(&self.lake, &self.handles.log_parser).await
+        models::load_all(&self.lake, &self.handles).await
     }
 
-    /// Runs `CREATE MODEL` and switches the functions to the new version.
-    pub async fn create_model(&self, cm: &CreateModel) -> Result<ModelReport> {
-        models::create_model(&self.ctx, &self.lake, &self.handles.log_parser, cm).await
+    /// Runs `CREATE MODEL` as `creator` and switches the functions to the new version.
+    pub async fn create_model(&self, cm: &CreateModel, creator: &str) -> Result<ModelReport> {
+        let training = self.sql(&cm.query).await?;
+        models::create_model(&self.lake, &self.handles, cm, training, creator).await
+    }
+
+    /// Runs a model statement other than `CREATE MODEL` (see [`Engine::create_model`]):
+    /// `SHOW MODELS` gives its rows, `DROP MODEL` and `ALTER MODEL` nothing.
+    pub async fn model_command(&self, command: &Command) -> Result<Option<DataFrame>> {
+        match command {
+            Command::ShowModels => Ok(Some(self.sql(models::SHOW_MODELS_SQL).await?)),
+            Command::DropModel { name, if_exists } => {
+                models::drop_model(&self.lake, &self.handles, name, *if_exists).await?;
+                Ok(None)
+            }
+            Command::AlterModelVersion { name, version } => {
+                models::set_version(&self.lake, &self.handles, name, *version).await?;
+                Ok(None)
+            }
+            Command::Sql(_) | Command::CreateModel(_) => {
+                datafusion::common::internal_err!("model_command: not a model statement")
+            }
+        }
     }
 }
 

@@ -24,6 +24,9 @@ pub struct ModelHandles {
     pub text_encoders: Arc<dyn TextEncoderSource>,
     /// Log-template mining (`log_template`, …); the engine loads saved models into it.
     pub log_parser: Arc<crate::logs::LogParser>,
+    /// Baseline detection models by name (`anomaly_score`, `root_cause`, …); the engine loads
+    /// and switches them.
+    pub detectors: Arc<crate::detect::Detectors>,
 }
 
 impl Default for ModelHandles {
@@ -32,6 +35,7 @@ impl Default for ModelHandles {
         Self {
             text_encoders: Arc::new(BuiltinOnly::default()),
             log_parser: Arc::new(crate::logs::LogParser::online()),
+            detectors: Arc::default(),
         }
     }
 }

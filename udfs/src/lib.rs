@@ -9,11 +9,12 @@
 //! |---|---|
 //! | [`time`] | time-window functions: `time_bucket` (its kernel, `time::bucket`, is shared with gap filling and `signal_windows`) |
 //! | [`logs`] | log functions: `log_template`, `log_template_id`, `log_params`, `log_patterns` (sharing [`logs::LogParser`]) and `embed_text` |
+//! | [`detect`] | detection with a baseline model: `anomaly_score`, `modality_weights`, and the table functions `detect_anomalies`, `root_cause` (sharing [`detect::Detectors`]) |
 //! | [`settings`] | the `sigfuse.*` session settings ([`settings::SigfuseOptions`]) |
 //! | [`handles`] | the model handles the engine gives functions ([`ModelHandles`]: text encoders, log parser) |
 //! | [`docs`] | renders `docs/sql-functions.md` from the functions' `#[user_doc]` |
 //!
-//! Fusion scores (`fusion`) land with their issue. Functions do no I/O and hold no global
+//! Learned fusion models land with their issue. Functions do no I/O and hold no global
 //! state other than a model handle given to them; planner extensions (gap filling, ASOF join)
 //! live in `sigfuse-engine`.
 //!
@@ -23,10 +24,12 @@
 
 use std::sync::Arc;
 
+use datafusion::catalog::TableFunctionImpl;
 use datafusion::common::Result;
-use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
+use datafusion::logical_expr::{AggregateUDF, Documentation, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
+pub mod detect;
 pub mod docs;
 pub mod handles;
 pub mod logs;
@@ -40,12 +43,47 @@ pub use handles::ModelHandles;
 pub fn scalar_functions(models: &ModelHandles) -> Vec<Arc<ScalarUDF>> {
     let mut functions = time::functions();
     functions.extend(logs::functions(models));
+    functions.extend(detect::functions(&models.detectors));
     functions
 }
 
 /// Every aggregate function of ours, bound to `models`.
 pub fn aggregate_functions(models: &ModelHandles) -> Vec<Arc<AggregateUDF>> {
     logs::aggregates(&models.log_parser)
+}
+
+/// Every table function of ours, by name, over the signal tables `tables` (logs, spans,
+/// metrics, events), bound to `models`, with its reference documentation.
+pub fn table_functions(
+    models: &ModelHandles,
+    tables: &[String; 4],
+) -> Vec<(&'static str, Arc<dyn TableFunctionImpl>, Documentation)> {
+    let windows = time::signal_windows::SignalWindows::new(tables.clone());
+    let detect = detect::detect_anomalies::DetectAnomalies::new(Arc::clone(&models.detectors));
+    let root = detect::root_cause::RootCause::new(Arc::clone(&models.detectors), tables[1].clone());
+    let doc = |d: Option<&Documentation>| d.cloned().expect("table functions have #[user_doc]");
+    vec![
+        (
+            time::signal_windows::NAME,
+            Arc::new(time::signal_windows::SignalWindows::new(tables.clone())),
+            doc(windows.documentation()),
+        ),
+        (
+            detect::detect_anomalies::NAME,
+            Arc::new(detect::detect_anomalies::DetectAnomalies::new(Arc::clone(
+                &models.detectors,
+            ))),
+            doc(detect.documentation()),
+        ),
+        (
+            detect::root_cause::NAME,
+            Arc::new(detect::root_cause::RootCause::new(
+                Arc::clone(&models.detectors),
+                tables[1].clone(),
+            )),
+            doc(root.documentation()),
+        ),
+    ]
 }
 
 /// Registers every sigfuse function in `ctx`, bound to `models`. The session's config should

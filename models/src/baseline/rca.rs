@@ -114,7 +114,11 @@ mod tests {
 
     #[test]
     fn a_caller_explained_by_its_slow_dependency_ranks_below_it() {
-        let edges = [e("frontend", "cart"), e("cart", "redis"), e("frontend", "ads")];
+        let edges = [
+            e("frontend", "cart"),
+            e("cart", "redis"),
+            e("frontend", "ads"),
+        ];
         let r = rank(
             vec![
                 c("frontend", 1.0, 30.0),

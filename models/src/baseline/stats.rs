@@ -9,6 +9,8 @@ const SKETCH_POINTS: usize = 1025;
 const MAD_TO_SIGMA: f64 = 1.4826;
 /// 1.2533 × mean absolute deviation does the same.
 const MEAN_AD_TO_SIGMA: f64 = 1.2533;
+/// The smallest scale, as a share of |median|.
+const RELATIVE_FLOOR: f64 = 0.05;
 
 /// The `q` quantile (0 ≤ q ≤ 1) of `xs` by linear interpolation; sorts `xs`. NaN for none.
 pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
@@ -26,9 +28,9 @@ pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
 pub struct Robust {
     pub median: f64,
     /// 1.4826 × MAD; when at least half the values equal the median, 1.2533 × the mean
-    /// absolute deviation (so a rare burst still has a scale); when every value is the
-    /// median, a floor of 10 % of |median|, at least 1 for whole-number features (counts) and
-    /// 1e-3 otherwise.
+    /// absolute deviation (so a rare burst still has a scale); never below a floor of 5 % of
+    /// |median| (a 5 % change of a latency or a CPU share is no anomaly, however steady the
+    /// series), and at least 1 for whole-number features (counts) and 1e-6 otherwise.
     pub scale: f64,
     /// Values it was fitted on.
     pub n: u64,
@@ -49,17 +51,15 @@ impl Robust {
         let mad = quantile(&mut dev, 0.5);
         let mean_ad = dev.iter().sum::<f64>() / dev.len() as f64;
         let counts = xs.iter().all(|x| x.fract() == 0.0);
-        let floor = (0.1 * median.abs()).max(if counts { 1.0 } else { 1e-3 });
+        let floor = (RELATIVE_FLOOR * median.abs()).max(if counts { 1.0 } else { 1e-6 });
         let scale = if mad > 0.0 {
             MAD_TO_SIGMA * mad
-        } else if mean_ad > 0.0 {
-            MEAN_AD_TO_SIGMA * mean_ad
         } else {
-            floor
+            MEAN_AD_TO_SIGMA * mean_ad
         };
         Self {
             median,
-            scale: scale.max(f64::MIN_POSITIVE),
+            scale: scale.max(floor),
             n: xs.len() as u64,
         }
     }
@@ -108,11 +108,11 @@ mod tests {
 
     #[test]
     fn median_and_mad_ignore_outliers() {
-        let mut xs = vec![10.0, 11.0, 9.0, 10.0, 1000.0];
+        let mut xs = vec![10.0, 12.0, 8.0, 10.0, 1000.0];
         let r = Robust::fit(&mut xs);
         assert_eq!(r.median, 10.0);
-        assert!((r.scale - MAD_TO_SIGMA).abs() < 1e-12, "{r:?}");
-        assert!(r.deviation(1000.0) > 600.0);
+        assert!((r.scale - 2.0 * MAD_TO_SIGMA).abs() < 1e-12, "{r:?}");
+        assert!(r.deviation(1000.0) > 300.0);
     }
 
     #[test]
@@ -121,11 +121,17 @@ mod tests {
         errors.push(1.0);
         let r = Robust::fit(&mut errors);
         assert_eq!(r.median, 0.0);
-        assert!((r.scale - MEAN_AD_TO_SIGMA * 0.05).abs() < 1e-12);
+        // A count: at least one unit.
+        assert_eq!(r.scale, 1.0);
+        let mut ratio = vec![0.0; 19];
+        ratio.push(0.5);
+        assert!((Robust::fit(&mut ratio).scale - MEAN_AD_TO_SIGMA * 0.025).abs() < 1e-12);
         let mut constant = vec![4.0; 10];
         assert_eq!(Robust::fit(&mut constant).scale, 1.0);
-        let mut ratio = vec![0.25; 10];
-        assert_eq!(Robust::fit(&mut ratio).scale, 0.025);
+        let mut steady = vec![0.25; 10];
+        assert_eq!(Robust::fit(&mut steady).scale, 0.0125);
+        let mut quantized = vec![10.0, 10.001, 10.0, 9.999, 10.0];
+        assert_eq!(Robust::fit(&mut quantized).scale, 0.5);
         assert_eq!(Robust::fit(&mut []).median, 0.0);
     }
 

@@ -91,6 +91,16 @@ impl LogParser {
         s.generation += 1;
     }
 
+    /// Back to an online miner when a saved model is in use (it was dropped); an online miner
+    /// keeps what it learned.
+    pub fn set_online(&self) {
+        let mut s = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if matches!(s.mode, Mode::Model { .. }) {
+            s.mode = Mode::Online(Miner::default());
+            s.generation += 1;
+        }
+    }
+
     /// `model NAME version V (N templates)` or `online (N templates)`.
     pub fn describe(&self) -> String {
         let s = self.state.read().unwrap_or_else(|p| p.into_inner());

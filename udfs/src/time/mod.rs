@@ -61,3 +61,16 @@ pub fn evaluate_constant(expr: &Arc<dyn PhysicalExpr>) -> Result<ScalarValue> {
         ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0),
     }
 }
+
+/// Runs a future that must not wait (planning SQL over the in-memory catalog) to its end in one
+/// poll, without an executor: table functions plan SQL while the caller's planner runs inside
+/// one, and nesting executors panics. An error if it would wait.
+pub fn ready<F: std::future::Future>(who: &str, f: F) -> Result<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(f).poll(&mut cx) {
+        std::task::Poll::Ready(out) => Ok(out),
+        std::task::Poll::Pending => datafusion::common::plan_err!(
+            "{who}: planning waited on I/O (a catalog that is not in memory?)"
+        ),
+    }
+}

@@ -265,7 +265,7 @@ impl TableFunctionImpl for SignalWindows {
             return plan_err!("{NAME}: needs a full DataFusion session");
         };
         // Planning only resolves the in-memory catalog: nothing here waits on I/O.
-        let plan = futures::executor::block_on(state.create_logical_plan(&sql))?;
+        let plan = super::ready(NAME, state.create_logical_plan(&sql))??;
         Ok(Arc::new(ViewTable::new(plan, Some(sql))))
     }
 }

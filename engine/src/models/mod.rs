@@ -1,0 +1,329 @@
+//! Models in the lake: the model statements (`CREATE MODEL`, `SHOW MODELS`, `DROP MODEL`,
+//! `ALTER MODEL … SET VERSION`), their storage under `_models/`, and loading them into the
+//! session's functions.
+//!
+//! # Layout
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`statements`] | parsing the model statements in front of DataFusion ([`split_commands`]) |
+//! | [`registry`] | `_models/<name>/<version>/{manifest,state}.json`, the active version, `sigfuse.models` |
+//! | `training` | running a training query, recording the files it read, progress |
+//! | [`log_parser`] | `KIND log_parser`: template mining for the log functions |
+//! | [`baseline`] | `KIND baseline`: the detector behind `anomaly_score`, `root_cause`, … |
+//!
+//! A new version becomes the active one at once, in this session's functions and (when they
+//! next load models) in every other process's.
+
+pub mod baseline;
+pub mod log_parser;
+pub mod registry;
+pub mod statements;
+mod training;
+
+use datafusion::common::{Result, plan_err};
+use datafusion::dataframe::DataFrame;
+use sigfuse_models::logparse;
+use sigfuse_storage::Lake;
+use sigfuse_udfs::ModelHandles;
+
+pub use registry::{MODELS_DIR, Manifest};
+pub use statements::{Command, CreateModel, split_commands};
+
+/// What `CREATE MODEL` wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelReport {
+    pub name: String,
+    pub kind: String,
+    pub version: u64,
+    /// Training metrics, as in the manifest.
+    pub metrics: serde_json::Value,
+}
+
+impl ModelReport {
+    /// `rows 7, templates 2`: the metrics in one line.
+    pub fn summary(&self) -> String {
+        match &self.metrics {
+            serde_json::Value::Object(m) => m
+                .iter()
+                .filter(|(_, v)| v.is_number())
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Runs `CREATE MODEL`: trains on `training` (the planned query), writes the next version,
+/// makes it active and switches the session's functions to it.
+pub async fn create_model(
+    lake: &Lake,
+    handles: &ModelHandles,
+    cm: &CreateModel,
+    training: DataFrame,
+    creator: &str,
+) -> Result<ModelReport> {
+    let (stream, data) = training::run(training).await?;
+    let mut progress = training::Progress::new(&cm.name);
+    let version = registry::next_version(lake, &cm.name).await?;
+    let manifest = |metrics: serde_json::Value| Manifest {
+        kind: cm.kind.clone(),
+        name: cm.name.clone(),
+        version,
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        creator: creator.to_string(),
+        query: cm.query.clone(),
+        data: data.clone(),
+        options: cm.options.clone(),
+        metrics,
+    };
+    let metrics = match cm.kind.as_str() {
+        logparse::KIND => {
+            if !cm.options.is_empty() {
+                return plan_err!("CREATE MODEL {}: KIND log_parser takes no OPTIONS", cm.name);
+            }
+            let (miner, metrics) = log_parser::train(&cm.name, stream, &mut progress).await?;
+            registry::write(lake, &manifest(metrics.clone()), miner.save_state()).await?;
+            handles.log_parser.set_model(miner, &cm.name, version);
+            metrics
+        }
+        sigfuse_models::baseline::KIND => {
+            let (model, metrics) =
+                baseline::train(&cm.name, &cm.options, stream, &mut progress).await?;
+            registry::write(lake, &manifest(metrics.clone()), model.save_state()).await?;
+            handles.detectors.set(&cm.name, version, model);
+            metrics
+        }
+        other => return plan_err!("CREATE MODEL {}: unknown model kind {other:?}", cm.name),
+    };
+    log::info!("CREATE MODEL {} version {version}: done", cm.name);
+    Ok(ModelReport {
+        name: cm.name.clone(),
+        kind: cm.kind.clone(),
+        version,
+        metrics,
+    })
+}
+
+/// Loads the active version of every model into the session's functions: the newest log
+/// parser, and every baseline model by name.
+pub async fn load_all(lake: &Lake, handles: &ModelHandles) -> Result<Option<(String, u64)>> {
+    baseline::load_all(lake, &handles.detectors).await?;
+    log_parser::load_latest(lake, &handles.log_parser).await
+}
+
+/// `DROP MODEL [IF EXISTS] name`.
+pub async fn drop_model(
+    lake: &Lake,
+    handles: &ModelHandles,
+    name: &str,
+    if_exists: bool,
+) -> Result<()> {
+    if !registry::drop_model(lake, name).await? && !if_exists {
+        return plan_err!("model '{name}' does not exist (SHOW MODELS lists the models)");
+    }
+    load_all(lake, handles).await?;
+    Ok(())
+}
+
+/// `ALTER MODEL name SET VERSION n`: rolls back (or forward) to version `n`.
+pub async fn set_version(
+    lake: &Lake,
+    handles: &ModelHandles,
+    name: &str,
+    version: u64,
+) -> Result<()> {
+    registry::set_active(lake, name, version).await?;
+    load_all(lake, handles).await?;
+    Ok(())
+}
+
+/// The query `SHOW MODELS` runs: the active version of each model.
+pub const SHOW_MODELS_SQL: &str = "SELECT name, kind, version, created_at, creator, query, metrics \
+     FROM sigfuse.models WHERE active ORDER BY name";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn one(engine: &crate::Engine, sql: &str) -> String {
+        let batches = engine.sql(sql).await.unwrap().collect().await.unwrap();
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string()
+    }
+
+    fn cm(sql: &str) -> CreateModel {
+        match split_commands(sql).unwrap().pop() {
+            Some(Command::CreateModel(cm)) => cm,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_saved_log_parser_keeps_ids_across_engines_and_versions_count_up() {
+        let lake = Lake::open("memory://models-test").unwrap();
+        let config = crate::EngineConfig::default();
+        let first = crate::Engine::over(lake.clone(), &config).unwrap();
+        assert_eq!(first.load_models().await.unwrap(), None);
+        first
+            .ctx()
+            .sql(
+                "CREATE TABLE train (body VARCHAR, service VARCHAR) AS VALUES \
+                  ('user alice logged in', 'auth'), ('user bob logged in', 'auth'), \
+                  ('user carol logged in', 'auth'), ('user dave logged in', 'auth'), \
+                  ('user erin logged in', 'auth'), ('user frank logged in', 'auth'), \
+                  ('flush took 12 ms', 'db')",
+            )
+            .await
+            .unwrap();
+        let report = first
+            .create_model(
+                &cm("CREATE MODEL ops KIND log_parser AS SELECT body, service FROM train"),
+                "alice",
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.version, 1);
+        assert_eq!(report.metrics["lines"], 7);
+        assert_eq!(report.metrics["templates"], 2);
+        let query = "SELECT log_template('user zoe logged in', 'auth') AS t, \
+                     log_template_id('user zoe logged in', 'auth') AS id, \
+                     log_template('never seen 42', 'auth') AS unseen";
+        let before = one(&first, query).await;
+        assert!(before.contains("user <*> logged in"), "{before}");
+        assert!(before.contains("never seen <NUM>"), "{before}");
+        // Another engine (another process) over the same lake loads the model: same ids.
+        let second = crate::Engine::over(lake.clone(), &config).unwrap();
+        assert_eq!(
+            second.load_models().await.unwrap(),
+            Some(("ops".to_string(), 1))
+        );
+        assert_eq!(one(&second, query).await, before);
+        // The model is read-only: lines seen by queries do not change it.
+        one(&second, "SELECT log_template('user 7 logged in', 'auth')").await;
+        assert_eq!(one(&second, query).await, before);
+        let report = second
+            .create_model(
+                &cm("CREATE MODEL ops AS SELECT * FROM (VALUES ('x')) AS t(body)"),
+                "bob",
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.version, 2);
+        assert!(
+            second
+                .handles()
+                .log_parser
+                .describe()
+                .contains("ops version 2")
+        );
+        let manifest = registry::read_manifest(&lake, "ops", 2)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(manifest.query, "SELECT * FROM (VALUES ('x')) AS t(body)");
+        assert_eq!(
+            (manifest.kind.as_str(), manifest.creator.as_str()),
+            ("log_parser", "bob")
+        );
+        // Rollback: version 1 is active again, in this session and in a new one.
+        second
+            .model_command(&Command::AlterModelVersion {
+                name: "ops".into(),
+                version: 1,
+            })
+            .await
+            .unwrap();
+        assert!(
+            second
+                .handles()
+                .log_parser
+                .describe()
+                .contains("ops version 1")
+        );
+        let third = crate::Engine::over(lake.clone(), &config).unwrap();
+        assert_eq!(
+            third.load_models().await.unwrap(),
+            Some(("ops".to_string(), 1))
+        );
+        let shown = one(&third, SHOW_MODELS_SQL).await;
+        assert!(shown.contains("| ops  | log_parser | 1 "), "{shown}");
+        let all = one(
+            &third,
+            "SELECT name, version, active FROM sigfuse.models ORDER BY version",
+        )
+        .await;
+        assert!(all.contains("| ops  | 1       | true   |"), "{all}");
+        assert!(all.contains("| ops  | 2       | false  |"), "{all}");
+        // Drop: gone from the lake and from the functions.
+        third
+            .model_command(&Command::DropModel {
+                name: "ops".into(),
+                if_exists: false,
+            })
+            .await
+            .unwrap();
+        assert!(third.handles().log_parser.describe().starts_with("online"));
+        assert_eq!(registry::names(&lake).await.unwrap(), Vec::<String>::new());
+        let err = third
+            .model_command(&Command::DropModel {
+                name: "ops".into(),
+                if_exists: false,
+            })
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("model 'ops' does not exist"), "{err}");
+        third
+            .model_command(&Command::DropModel {
+                name: "ops".into(),
+                if_exists: true,
+            })
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn create_model_refuses_a_query_of_the_wrong_shape_and_unknown_versions() {
+        let engine = crate::Engine::over(
+            Lake::open("memory://models-bad").unwrap(),
+            &crate::EngineConfig::default(),
+        )
+        .unwrap();
+        let err = engine
+            .create_model(&cm("CREATE MODEL m AS SELECT 1, 2, 3"), "x")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("must return (body [, service]), got 3 columns"),
+            "{err}"
+        );
+        let err = engine
+            .create_model(&cm("CREATE MODEL b KIND baseline AS SELECT 1 AS x"), "x")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must return signal_windows rows"), "{err}");
+        let err = engine
+            .create_model(
+                &cm("CREATE MODEL b KIND baseline OPTIONS (colour = 'red') AS SELECT 'a' AS service"),
+                "x",
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown option \"colour\""), "{err}");
+        let err = engine
+            .model_command(&Command::AlterModelVersion {
+                name: "b".into(),
+                version: 3,
+            })
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("model 'b' does not exist"), "{err}");
+    }
+}

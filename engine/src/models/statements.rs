@@ -1,0 +1,325 @@
+//! The model statements, recognized with sqlparser's tokenizer in front of DataFusion (whose
+//! parser does not know them): `CREATE MODEL name [KIND kind] [OPTIONS (key = value, …)] AS
+//! query`, `SHOW MODELS`, `DROP MODEL [IF EXISTS] name`, `ALTER MODEL name SET VERSION n`.
+
+use std::collections::BTreeMap;
+
+use datafusion::common::{DataFusionError, Result, plan_err};
+use datafusion::sql::parser::{DFParser, Statement};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+use sigfuse_models::{baseline, logparse};
+
+/// The model kinds `CREATE MODEL … KIND` knows.
+pub const KINDS: [&str; 2] = [logparse::KIND, baseline::KIND];
+
+/// One statement of a script.
+#[derive(Debug)]
+pub enum Command {
+    /// Anything DataFusion parses.
+    Sql(Box<Statement>),
+    /// `CREATE MODEL name [KIND kind] [OPTIONS (…)] AS query`.
+    CreateModel(CreateModel),
+    /// `SHOW MODELS`.
+    ShowModels,
+    /// `DROP MODEL [IF EXISTS] name`.
+    DropModel { name: String, if_exists: bool },
+    /// `ALTER MODEL name SET VERSION n`.
+    AlterModelVersion { name: String, version: u64 },
+}
+
+/// A parsed `CREATE MODEL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateModel {
+    pub name: String,
+    /// Lower case; `log_parser` when not given.
+    pub kind: String,
+    /// `OPTIONS (key = value, …)`, keys lower case, values as written (quotes removed).
+    pub options: BTreeMap<String, String>,
+    /// The training query, as written.
+    pub query: String,
+}
+
+const USAGE: &str = "CREATE MODEL name [KIND log_parser|baseline] [OPTIONS (key = 'value', …)] AS <query>; SHOW MODELS; DROP MODEL [IF EXISTS] name; ALTER MODEL name SET VERSION n";
+
+fn is_word(t: &Token, word: &str) -> bool {
+    matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
+}
+
+fn significant(tokens: &[Token]) -> impl Iterator<Item = (usize, &Token)> {
+    tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !matches!(t, Token::Whitespace(_) | Token::EOF))
+}
+
+fn shown(t: Option<&(usize, &Token)>) -> String {
+    t.map_or("the end".to_string(), |(_, t)| t.to_string())
+}
+
+/// Splits a script at top-level `;` and parses each statement: model statements here, the
+/// rest with DataFusion (PostgreSQL dialect), ASOF joins in the planner's shape.
+pub fn split_commands(sql: &str) -> Result<Vec<Command>> {
+    let dialect = PostgreSqlDialect {};
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize()
+        .map_err(|e| DataFusionError::SQL(Box::new(e.into()), None))?;
+    let mut out = Vec::new();
+    for piece in tokens.split(|t| matches!(t, Token::SemiColon)) {
+        if significant(piece).next().is_none() {
+            continue;
+        }
+        if let Some(cmd) = parse_model_statement(piece)? {
+            out.push(cmd);
+            continue;
+        }
+        let text: String = piece
+            .iter()
+            .filter(|t| {
+                !matches!(
+                    t,
+                    Token::EOF | Token::Whitespace(Whitespace::SingleLineComment { .. })
+                )
+            })
+            .map(ToString::to_string)
+            .collect();
+        for mut s in DFParser::parse_sql_with_dialect(&text, &dialect)? {
+            crate::asof::sql::wrap_asof_joins_df(&mut s);
+            out.push(Command::Sql(Box::new(s)));
+        }
+    }
+    Ok(out)
+}
+
+/// A model statement, or `None` for anything else.
+fn parse_model_statement(tokens: &[Token]) -> Result<Option<Command>> {
+    let sig: Vec<(usize, &Token)> = significant(tokens).collect();
+    let (Some((_, a)), Some((_, b))) = (sig.first(), sig.get(1)) else {
+        return Ok(None);
+    };
+    if is_word(a, "show") && is_word(b, "models") {
+        if sig.len() > 2 {
+            return plan_err!(
+                "SHOW MODELS takes nothing after it, got {}",
+                shown(sig.get(2))
+            );
+        }
+        return Ok(Some(Command::ShowModels));
+    }
+    if !is_word(b, "model") {
+        return Ok(None);
+    }
+    if is_word(a, "create") {
+        return parse_create_model(tokens, &sig[2..]).map(|c| Some(Command::CreateModel(c)));
+    }
+    if is_word(a, "drop") {
+        let mut rest = &sig[2..];
+        let if_exists = rest.len() >= 2 && is_word(rest[0].1, "if") && is_word(rest[1].1, "exists");
+        if if_exists {
+            rest = &rest[2..];
+        }
+        let name = model_name("DROP MODEL", rest.first())?;
+        if rest.len() > 1 {
+            return plan_err!("DROP MODEL {name}: unexpected {}", shown(rest.get(1)));
+        }
+        return Ok(Some(Command::DropModel { name, if_exists }));
+    }
+    if is_word(a, "alter") {
+        let rest = &sig[2..];
+        let name = model_name("ALTER MODEL", rest.first())?;
+        let ok = rest.len() == 4 && is_word(rest[1].1, "set") && is_word(rest[2].1, "version");
+        let version = match rest.get(3) {
+            Some((_, Token::Number(n, _))) if ok => n.parse::<u64>().ok().filter(|v| *v > 0),
+            _ => None,
+        };
+        let Some(version) = version else {
+            return plan_err!(
+                "ALTER MODEL {name}: expected SET VERSION <n> (a version number from 1, see SHOW MODELS)"
+            );
+        };
+        return Ok(Some(Command::AlterModelVersion { name, version }));
+    }
+    Ok(None)
+}
+
+fn model_name(what: &str, t: Option<&(usize, &Token)>) -> Result<String> {
+    let name = match t {
+        Some((_, Token::Word(w))) if w.keyword == Keyword::NoKeyword || w.quote_style.is_some() => {
+            w.value.clone()
+        }
+        other => {
+            return plan_err!(
+                "{what}: expected a model name, got {}; usage: {USAGE}",
+                shown(other)
+            );
+        }
+    };
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return plan_err!("{what}: a model name is letters, digits, '_' and '-', got {name:?}");
+    }
+    Ok(name)
+}
+
+/// `CREATE MODEL name [KIND kind] [OPTIONS (…)] AS query`; `sig` starts after `MODEL`.
+fn parse_create_model(tokens: &[Token], sig: &[(usize, &Token)]) -> Result<CreateModel> {
+    let name = model_name("CREATE MODEL", sig.first())?;
+    let mut rest = &sig[1..];
+    let mut kind = logparse::KIND.to_string();
+    if let Some((_, t)) = rest.first()
+        && is_word(t, "kind")
+    {
+        match rest.get(1) {
+            Some((_, Token::Word(w))) => kind = w.value.to_ascii_lowercase(),
+            other => {
+                return plan_err!(
+                    "CREATE MODEL {name}: expected a kind after KIND, got {}",
+                    shown(other)
+                );
+            }
+        }
+        rest = &rest[2..];
+    }
+    if !KINDS.contains(&kind.as_str()) {
+        return plan_err!(
+            "CREATE MODEL {name}: unknown model kind {kind:?}; this version knows {}",
+            KINDS.join(", ")
+        );
+    }
+    let mut options = BTreeMap::new();
+    if let Some((_, t)) = rest.first()
+        && is_word(t, "options")
+    {
+        if !matches!(rest.get(1), Some((_, Token::LParen))) {
+            return plan_err!("CREATE MODEL {name}: expected ( after OPTIONS");
+        }
+        rest = &rest[2..];
+        loop {
+            let key = match rest.first() {
+                Some((_, Token::Word(w))) => w.value.to_ascii_lowercase(),
+                other => {
+                    return plan_err!(
+                        "CREATE MODEL {name}: expected an option name, got {}",
+                        shown(other)
+                    );
+                }
+            };
+            if !matches!(rest.get(1), Some((_, Token::Eq))) {
+                return plan_err!("CREATE MODEL {name}: expected = after option {key}");
+            }
+            let value = match rest.get(2) {
+                Some((_, Token::SingleQuotedString(s))) => s.clone(),
+                Some((_, Token::Number(n, _))) => n.clone(),
+                Some((_, Token::Word(w))) => w.value.clone(),
+                other => {
+                    return plan_err!(
+                        "CREATE MODEL {name}: option {key}: expected a value, got {}",
+                        shown(other)
+                    );
+                }
+            };
+            if options.insert(key.clone(), value).is_some() {
+                return plan_err!("CREATE MODEL {name}: option {key} given twice");
+            }
+            rest = &rest[3..];
+            match rest.first() {
+                Some((_, Token::Comma)) => rest = &rest[1..],
+                Some((_, Token::RParen)) => {
+                    rest = &rest[1..];
+                    break;
+                }
+                other => {
+                    return plan_err!(
+                        "CREATE MODEL {name}: expected , or ) in OPTIONS, got {}",
+                        shown(other)
+                    );
+                }
+            }
+        }
+    }
+    let Some(&(as_at, t)) = rest.first() else {
+        return plan_err!("CREATE MODEL {name}: expected AS <query>; usage: {USAGE}");
+    };
+    if !is_word(t, "as") {
+        return plan_err!("CREATE MODEL {name}: expected AS <query>, got {t}; usage: {USAGE}");
+    }
+    let query: String = tokens[as_at + 1..]
+        .iter()
+        .filter(|t| !matches!(t, Token::EOF))
+        .map(ToString::to_string)
+        .collect();
+    let query = query.trim().to_string();
+    if query.is_empty() {
+        return plan_err!("CREATE MODEL {name}: the query after AS is empty");
+    }
+    Ok(CreateModel {
+        name,
+        kind,
+        options,
+        query,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(sql: &str) -> Command {
+        let mut cmds = split_commands(sql).unwrap();
+        assert_eq!(cmds.len(), 1, "{cmds:?}");
+        cmds.pop().unwrap()
+    }
+
+    #[test]
+    fn model_statements_are_recognized_and_the_rest_goes_to_datafusion() {
+        let cmds = split_commands(
+            "SELECT 1; create model ops_logs KIND log_parser AS SELECT body FROM logs WHERE service = 'a;b' ; SELECT 2",
+        )
+        .unwrap();
+        assert_eq!(cmds.len(), 3);
+        let Command::CreateModel(cm) = &cmds[1] else {
+            panic!("{cmds:?}");
+        };
+        assert_eq!(cm.name, "ops_logs");
+        assert_eq!(cm.kind, "log_parser");
+        assert_eq!(cm.query, "SELECT body FROM logs WHERE service = 'a;b'");
+        assert!(matches!(cmds[0], Command::Sql(_)) && matches!(cmds[2], Command::Sql(_)));
+        let Command::CreateModel(cm) = one(
+            "CREATE MODEL base KIND Baseline OPTIONS (window = '5 minutes', anomalous = 0.99) AS SELECT * FROM signal_windows('5 minutes')",
+        ) else {
+            panic!()
+        };
+        assert_eq!(cm.kind, "baseline");
+        assert_eq!(cm.options["window"], "5 minutes");
+        assert_eq!(cm.options["anomalous"], "0.99");
+        assert!(matches!(one("show models"), Command::ShowModels));
+        assert!(matches!(
+            one("DROP MODEL IF EXISTS m"),
+            Command::DropModel { name, if_exists: true } if name == "m"
+        ));
+        assert!(matches!(
+            one("ALTER MODEL m SET VERSION 2"),
+            Command::AlterModelVersion { name, version: 2 } if name == "m"
+        ));
+    }
+
+    #[test]
+    fn model_statement_errors_say_what_is_wrong() {
+        let err = |sql: &str| split_commands(sql).unwrap_err().to_string();
+        assert!(
+            err("CREATE MODEL m KIND fusion AS SELECT 1").contains("unknown model kind \"fusion\"")
+        );
+        assert!(err("CREATE MODEL m SELECT 1").contains("expected AS"));
+        assert!(err("CREATE MODEL AS SELECT 1").contains("expected a model name"));
+        assert!(err("CREATE MODEL m AS").contains("query after AS is empty"));
+        assert!(err("CREATE MODEL m OPTIONS (a = 1 AS SELECT 1").contains("expected , or )"));
+        assert!(err("CREATE MODEL m OPTIONS (a = 1, a = 2) AS SELECT 1").contains("given twice"));
+        assert!(err("ALTER MODEL m SET VERSION 0").contains("expected SET VERSION <n>"));
+        assert!(err("ALTER MODEL m SET VERSION").contains("expected SET VERSION <n>"));
+        assert!(err("DROP MODEL").contains("expected a model name"));
+        assert!(err("SHOW MODELS x").contains("takes nothing"));
+    }
+}

@@ -1,0 +1,548 @@
+//! Detection functions: scores, explanations and root causes from a fitted baseline model
+//! (`CREATE MODEL … KIND baseline`, see `sigfuse_models::baseline`).
+//!
+//! | function | NULLs | edge cases | cost |
+//! |---|---|---|---|
+//! | [`anomaly_score`] | a window with no modality → NULL; NULL feature columns → that modality absent | columns are matched by name (`service` required, others as `signal_windows` names them); unknown model → error naming `SHOW MODELS` | one map lookup per feature |
+//! | [`modality_weights`] | as `anomaly_score` (a NULL struct) | weights of absent modalities NULL | as `anomaly_score` |
+//! | [`detect_anomalies`] | windows without data are not listed | the model's window width; `[since, until)` | `signal_windows` over the range, then one score per row |
+//! | [`root_cause`] | services without data are not ranked | no spans in the range → no call graph, ranked by score alone | as `detect_anomalies`, plus one self-join of the range's spans for the call graph |
+//!
+//! The functions read a model from [`Detectors`], which the engine fills from the lake's
+//! `_models/` (the version each model's `ALTER MODEL … SET VERSION` chose, else the newest);
+//! they never read labels or files.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, FieldRef};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
+use sigfuse_models::baseline::{Baseline, Modality, Score, Window};
+
+pub mod anomaly_score;
+pub mod detect_anomalies;
+pub mod modality_weights;
+pub mod root_cause;
+
+/// The `signal_windows` columns the detectors read, in the order the table functions pass them.
+pub const FEATURE_COLUMNS: [&str; 19] = [
+    "service",
+    "log_lines",
+    "log_trace",
+    "log_debug",
+    "log_info",
+    "log_warn",
+    "log_error",
+    "log_fatal",
+    "spans",
+    "span_errors",
+    "error_ratio",
+    "latency_mean_ms",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "metric_samples",
+    "metrics",
+    "events",
+    "event_kinds",
+];
+
+/// A loaded model.
+#[derive(Debug)]
+pub struct LoadedModel {
+    pub name: String,
+    pub version: u64,
+    pub model: Baseline,
+}
+
+/// The baseline models a session's functions may use, by name: filled and switched by the
+/// engine (`CREATE`, `ALTER … SET VERSION`, `DROP MODEL`).
+#[derive(Debug, Default)]
+pub struct Detectors {
+    models: RwLock<BTreeMap<String, Arc<LoadedModel>>>,
+}
+
+impl Detectors {
+    pub fn set(&self, name: &str, version: u64, model: Baseline) {
+        let loaded = Arc::new(LoadedModel {
+            name: name.to_string(),
+            version,
+            model,
+        });
+        self.models
+            .write()
+            .expect("detector lock")
+            .insert(name.to_string(), loaded);
+    }
+
+    /// Replaces every model by `models` (the lake's baseline models as loaded now).
+    pub fn replace_all(&self, models: Vec<(String, u64, Baseline)>) {
+        let mut map = self.models.write().expect("detector lock");
+        map.clear();
+        for (name, version, model) in models {
+            let loaded = Arc::new(LoadedModel {
+                name: name.clone(),
+                version,
+                model,
+            });
+            map.insert(name, loaded);
+        }
+    }
+
+    pub fn remove(&self, name: &str) {
+        self.models.write().expect("detector lock").remove(name);
+    }
+
+    /// The model named `name`; a planning error naming the known ones otherwise.
+    pub fn get(&self, who: &str, name: &str) -> Result<Arc<LoadedModel>> {
+        let models = self.models.read().expect("detector lock");
+        match models.get(name) {
+            Some(m) => Ok(Arc::clone(m)),
+            None => {
+                let known: Vec<&str> = models.keys().map(String::as_str).collect();
+                plan_err!(
+                    "{who}: model '{name}' does not exist as a baseline model (known: {}); SHOW MODELS lists the lake's models, CREATE MODEL {name} KIND baseline AS SELECT * FROM signal_windows(…) makes one",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )
+            }
+        }
+    }
+}
+
+/// The scalar functions of this family.
+pub fn functions(detectors: &Arc<Detectors>) -> Vec<Arc<ScalarUDF>> {
+    vec![
+        Arc::new(ScalarUDF::new_from_impl(anomaly_score::AnomalyScore::new(
+            Arc::clone(detectors),
+        ))),
+        Arc::new(ScalarUDF::new_from_impl(
+            modality_weights::ModalityWeights::new(Arc::clone(detectors)),
+        )),
+    ]
+}
+
+/// The model name: a non-NULL text literal.
+pub(crate) fn model_name(who: &str, v: Option<&ScalarValue>) -> Result<String> {
+    match v {
+        Some(
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)),
+        ) => Ok(s.clone()),
+        Some(other) => plan_err!("{who}: the model must be a non-NULL text literal, got {other}"),
+        None => plan_err!("{who}: the model must be a text literal, got an expression"),
+    }
+}
+
+/// How one argument column becomes features.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ColumnRole {
+    Service,
+    Ignored,
+    /// A count of samples: marks the modality present, is no feature.
+    Presence(Modality),
+    Number(Modality),
+    /// A list of `{label, value}` structs: one feature `prefix:<label>` per element.
+    Labeled(Modality, &'static str),
+}
+
+fn is_number(t: &DataType) -> bool {
+    t.is_numeric() || matches!(t, DataType::Null)
+}
+
+fn role(who: &str, field: &FieldRef) -> Result<ColumnRole> {
+    let name = field.name().as_str();
+    let t = field.data_type();
+    let lower = name.to_ascii_lowercase();
+    let role = match lower.as_str() {
+        "service" => ColumnRole::Service,
+        "window_start" | "window_end" => ColumnRole::Ignored,
+        "metric_samples" => ColumnRole::Presence(Modality::Metrics),
+        "metrics" => ColumnRole::Labeled(Modality::Metrics, "metric"),
+        "event_kinds" => ColumnRole::Labeled(Modality::Events, "event"),
+        _ => match Modality::of_column(&lower) {
+            Some(m) if is_number(t) => ColumnRole::Number(m),
+            Some(_) => {
+                return plan_err!("{who}: column {name} must be numeric to be a feature, got {t}");
+            }
+            None => {
+                return plan_err!(
+                    "{who}: column {name} is not a signal_windows feature (pass service and columns named log_*, span*, latency_*, error_ratio, metric*, event*)"
+                );
+            }
+        },
+    };
+    if let ColumnRole::Labeled(..) = role
+        && !matches!(
+            t,
+            DataType::List(_) | DataType::LargeList(_) | DataType::Null
+        )
+    {
+        return plan_err!("{who}: column {name} must be the list signal_windows gives, got {t}");
+    }
+    Ok(role)
+}
+
+/// Checks the arguments `(model, row)` while planning: `row` a struct of named columns.
+pub(crate) fn check_args(
+    who: &str,
+    args: &datafusion::logical_expr::ReturnFieldArgs,
+) -> Result<String> {
+    if args.arg_fields.len() != 2 {
+        return plan_err!(
+            "{who}: expected (model, row) with row a struct of the window's columns by name, e.g. {who}('ops', named_struct('service', service, 'spans', spans, 'metrics', metrics, …)); got {} arguments",
+            args.arg_fields.len()
+        );
+    }
+    let name = model_name(who, args.scalar_arguments[0])?;
+    let DataType::Struct(fields) = args.arg_fields[1].data_type() else {
+        return plan_err!(
+            "{who}: the second argument must be a struct of the window's columns by name (named_struct('service', service, …)), got {}",
+            args.arg_fields[1].data_type()
+        );
+    };
+    check_columns(who, fields)?;
+    Ok(name)
+}
+
+/// Checks the columns of a row struct.
+fn check_columns(who: &str, fields: &[FieldRef]) -> Result<()> {
+    let roles = fields
+        .iter()
+        .map(|f| role(who, f))
+        .collect::<Result<Vec<_>>>()?;
+    if !roles.contains(&ColumnRole::Service) {
+        return plan_err!(
+            "{who}: pass the service column (scores are per service), e.g. {who}('model', service, log_lines, spans, metrics, …)"
+        );
+    }
+    Ok(())
+}
+
+/// The features of `rows` rows from named columns (a query's output or a function's row
+/// struct), as `CREATE MODEL … KIND baseline` and the scoring functions read them.
+pub fn windows(who: &str, fields: &[FieldRef], columns: &[ArrayRef]) -> Result<Vec<Window>> {
+    let rows = columns.first().map_or(0, |c| c.len());
+    let mut out: Vec<Window> = (0..rows).map(|_| Window::new("")).collect();
+    for (field, column) in fields.iter().zip(columns) {
+        let name = field.name();
+        match role(who, field)? {
+            ColumnRole::Ignored => {}
+            ColumnRole::Service => {
+                let s = cast(column, &DataType::Utf8)?;
+                let s: &StringArray = s.as_string();
+                for (i, w) in out.iter_mut().enumerate() {
+                    if s.is_valid(i) {
+                        w.service = s.value(i).to_string();
+                    }
+                }
+            }
+            ColumnRole::Presence(m) => {
+                for (i, w) in out.iter_mut().enumerate() {
+                    if column.is_valid(i) {
+                        w.mark_present(m);
+                    }
+                }
+            }
+            ColumnRole::Number(m) => {
+                let v = cast(column, &DataType::Float64)?;
+                let v = v.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+                for (i, w) in out.iter_mut().enumerate() {
+                    if v.is_valid(i) {
+                        w.add(m, name.to_ascii_lowercase(), v.value(i));
+                    }
+                }
+            }
+            ColumnRole::Labeled(m, prefix) => labeled(who, name, column, m, prefix, &mut out)?,
+        }
+    }
+    Ok(out)
+}
+
+/// `metrics` / `event_kinds`: lists of structs whose first text field is the label and whose
+/// first numeric field is the value (`mean` of a metric, `count` of an event kind).
+fn labeled(
+    who: &str,
+    name: &str,
+    column: &ArrayRef,
+    m: Modality,
+    prefix: &str,
+    out: &mut [Window],
+) -> Result<()> {
+    let column = match column.data_type() {
+        DataType::Null => return Ok(()),
+        DataType::LargeList(f) => cast(column, &DataType::List(Arc::clone(f)))?,
+        _ => Arc::clone(column),
+    };
+    let list = column.as_list::<i32>();
+    let Some(items) = list.values().as_struct_opt() else {
+        return exec_err!("{who}: column {name} must be a list of structs");
+    };
+    let fields = items.fields();
+    let label = fields.iter().position(|f| {
+        matches!(
+            f.data_type(),
+            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+        )
+    });
+    let value = fields.iter().position(|f| f.data_type().is_numeric());
+    let (Some(label), Some(value)) = (label, value) else {
+        return exec_err!(
+            "{who}: column {name} must hold structs with a text label and a numeric value"
+        );
+    };
+    let labels = cast(items.column(label), &DataType::Utf8)?;
+    let labels: &StringArray = labels.as_string();
+    let values = cast(items.column(value), &DataType::Float64)?;
+    let values = values.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+    for (i, w) in out.iter_mut().enumerate() {
+        if list.is_null(i) {
+            continue;
+        }
+        w.mark_present(m);
+        let offsets = list.value_offsets();
+        for j in offsets[i] as usize..offsets[i + 1] as usize {
+            if labels.is_valid(j) && values.is_valid(j) {
+                w.add(m, format!("{prefix}:{}", labels.value(j)), values.value(j));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Scores the rows of a scalar call `f(model, columns…)`.
+pub(crate) fn score_args(
+    who: &str,
+    detectors: &Detectors,
+    args: &datafusion::logical_expr::ScalarFunctionArgs,
+) -> Result<Vec<Option<Score>>> {
+    let model = match args.args.first() {
+        Some(ColumnarValue::Scalar(s)) => model_name(who, Some(s))?,
+        _ => return exec_err!("{who}: the model must be a text literal, got an expression"),
+    };
+    let model = detectors.get(who, &model)?;
+    let Some(row) = args.args.get(1) else {
+        return exec_err!("{who}: expected (model, row)");
+    };
+    let row = row.to_array(args.number_rows)?;
+    let Some(row) = row.as_struct_opt() else {
+        return exec_err!("{who}: the row must be a struct, got {}", row.data_type());
+    };
+    let mut rows = windows(who, row.fields(), row.columns())?;
+    for (i, w) in rows.iter_mut().enumerate() {
+        if row.is_null(i) {
+            *w = Window::new("");
+        }
+    }
+    Ok(rows.iter().map(|w| model.model.score(w)).collect())
+}
+
+/// The arguments `(model, since, until)` of the table functions: the model, and the bounds
+/// as SQL text (handed on to `signal_windows`, which checks them).
+pub(crate) fn incident_args(
+    who: &str,
+    detectors: &Detectors,
+    args: &datafusion::catalog::TableFunctionArgs,
+) -> Result<(Arc<LoadedModel>, String, String)> {
+    let exprs = args.exprs();
+    if exprs.len() != 3 {
+        return plan_err!(
+            "{who}: expected (model, since, until), got {} arguments",
+            exprs.len()
+        );
+    }
+    let session = args.session();
+    let model = crate::time::evaluate_constant(
+        &session.create_physical_expr(exprs[0].clone(), &datafusion::common::DFSchema::empty())?,
+    )?;
+    let model = detectors.get(who, &model_name(who, Some(&model))?)?;
+    let bound = |e: &datafusion::logical_expr::Expr| -> Result<String> {
+        Ok(datafusion::sql::unparser::expr_to_sql(e)?.to_string())
+    };
+    Ok((model, bound(&exprs[1])?, bound(&exprs[2])?))
+}
+
+/// Every scored window of `[since, until)`: `(window_start, service, w)` with `w` the struct of
+/// `modality_weights`, windows without data left out.
+pub(crate) fn scored_windows_sql(model: &LoadedModel, since: &str, until: &str) -> String {
+    let ns = model.model.options.window_ns;
+    let width = format!(
+        "INTERVAL '{}.{:09} seconds'",
+        ns / 1_000_000_000,
+        ns % 1_000_000_000
+    );
+    format!(
+        "SELECT window_start, service, w FROM (SELECT window_start, service, \
+         modality_weights('{name}', named_struct({columns})) AS w \
+         FROM signal_windows({width}, {width}, {since}, {until})) WHERE w IS NOT NULL",
+        name = model.name.replace('\'', "''"),
+        columns = FEATURE_COLUMNS
+            .iter()
+            .map(|c| format!("'{c}', {c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
+/// Plans `sql` in the calling session (only the in-memory catalog is read: nothing waits on
+/// I/O).
+pub(crate) fn plan_sql(
+    who: &str,
+    session: &dyn datafusion::catalog::Session,
+    sql: &str,
+) -> Result<datafusion::logical_expr::LogicalPlan> {
+    let Some(state) = session
+        .as_any()
+        .downcast_ref::<datafusion::execution::SessionState>()
+    else {
+        return plan_err!("{who}: needs a full DataFusion session");
+    };
+    crate::time::ready(who, state.create_logical_plan(sql))?
+}
+
+/// `metrics: metric:cpu = 95.2 (median 12.1)`: what drove a score.
+pub fn evidence(s: &Score) -> String {
+    if s.top_feature.is_empty() {
+        return format!("{}: present, no features", s.top_modality.name());
+    }
+    format!(
+        "{}: {} = {} (median {})",
+        s.top_modality.name(),
+        s.top_feature,
+        round(s.top_value),
+        round(s.top_median)
+    )
+}
+
+fn round(x: f64) -> String {
+    if x.is_nan() {
+        return "unseen".to_string();
+    }
+    let s = format!("{x:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Float64Array, Int64Array};
+    use datafusion::arrow::datatypes::Field;
+    use sigfuse_models::baseline::Options;
+
+    pub(crate) fn field(name: &str, t: DataType) -> FieldRef {
+        Arc::new(Field::new(name, t, true))
+    }
+
+    /// `(model, row)` call arguments for the rows of `columns`.
+    pub(crate) fn call_args(
+        model: &str,
+        columns: Vec<(FieldRef, ArrayRef)>,
+        return_field: FieldRef,
+    ) -> datafusion::logical_expr::ScalarFunctionArgs {
+        let n = columns[0].1.len();
+        let row = datafusion::arrow::array::StructArray::from(columns);
+        datafusion::logical_expr::ScalarFunctionArgs {
+            arg_fields: vec![
+                field("model", DataType::Utf8),
+                field("row", row.data_type().clone()),
+            ],
+            args: vec![
+                ColumnarValue::Scalar(ScalarValue::from(model)),
+                ColumnarValue::Array(Arc::new(row)),
+            ],
+            number_rows: n,
+            return_field,
+            config_options: Arc::new(datafusion::common::config::ConfigOptions::default()),
+        }
+    }
+
+    /// A model of two services, `api` (cpu ≈ 50) and `db` (cpu ≈ 10), with spans.
+    pub(crate) fn detectors() -> Arc<Detectors> {
+        let windows: Vec<Window> = (0..100)
+            .flat_map(|i| {
+                let j = f64::from(i % 5) - 2.0;
+                ["api", "db"].map(|s| {
+                    let mut w = Window::new(s);
+                    let base = if s == "api" { 50.0 } else { 10.0 };
+                    w.add(Modality::Metrics, "metric:cpu", base + j);
+                    w.add(Modality::Spans, "spans", 100.0 + j);
+                    w
+                })
+            })
+            .collect();
+        let (m, _) = Baseline::fit(Options::default(), &windows).unwrap();
+        let d = Arc::new(Detectors::default());
+        d.set("ops", 1, m);
+        d
+    }
+
+    #[test]
+    fn columns_are_checked_by_name() {
+        let ok = [
+            field("service", DataType::Utf8),
+            field("spans", DataType::Int64),
+            field("window_start", DataType::Utf8),
+        ];
+        check_columns("f", &ok).unwrap();
+        let no_service = [field("spans", DataType::Int64)];
+        assert!(
+            check_columns("f", &no_service)
+                .unwrap_err()
+                .to_string()
+                .contains("pass the service column")
+        );
+        let unknown = [
+            field("service", DataType::Utf8),
+            field("x", DataType::Int64),
+        ];
+        assert!(
+            check_columns("f", &unknown)
+                .unwrap_err()
+                .to_string()
+                .contains("column x is not a signal_windows feature")
+        );
+        let text = [
+            field("service", DataType::Utf8),
+            field("spans", DataType::Utf8),
+        ];
+        assert!(check_columns("f", &text).is_err());
+    }
+
+    #[test]
+    fn columns_become_windows_with_presence() {
+        let fields = [
+            field("service", DataType::Utf8),
+            field("spans", DataType::Int64),
+            field("latency_p95_ms", DataType::Float64),
+        ];
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec![Some("a"), None])),
+            Arc::new(Int64Array::from(vec![Some(3), None])),
+            Arc::new(Float64Array::from(vec![Some(1.5), None])),
+        ];
+        let w = windows("f", &fields, &columns).unwrap();
+        assert_eq!(w[0].service, "a");
+        assert_eq!(w[0].features.len(), 2);
+        assert!(w[0].present[Modality::Spans as usize]);
+        assert!(w[1].is_empty());
+        assert!(
+            detectors()
+                .get("f", "nope")
+                .unwrap_err()
+                .to_string()
+                .contains("known: ops")
+        );
+    }
+}

@@ -1,0 +1,257 @@
+//! `root_cause(model, since, until)`: the services of an incident ranked as likely root causes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{
+    Array, AsArray, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
+};
+use datafusion::arrow::datatypes::{
+    DataType, Field, Float64Type, Schema, SchemaRef, TimeUnit, TimestampNanosecondType,
+};
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{Result, exec_err};
+use datafusion::datasource::TableType;
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::logical_expr::{Documentation, Expr, LogicalPlan};
+use datafusion::physical_plan::{ExecutionPlan, collect};
+use datafusion_macros::user_doc;
+use sigfuse_models::baseline::rca::{self, Candidate};
+
+use super::{Detectors, LoadedModel, incident_args, plan_sql, scored_windows_sql};
+
+pub const NAME: &str = "root_cause";
+
+#[user_doc(
+    doc_section(label = "Detection functions"),
+    description = "Ranks the services of an incident `[since, until)` as root causes with a \
+baseline model: each service's most anomalous window (as `detect_anomalies` scores it) counts; \
+services that are anomalous (score at least the model's `anomalous` option, default 0.95) and \
+not explained by an anomalous service downstream of them in the call graph come first, most \
+anomalous first; then anomalous services that a downstream dependency explains (a caller \
+slowed by its callee), then the rest. The call graph is read from the range's spans (a span's \
+service calls its child spans' services); without spans services rank by score alone. Columns: \
+`rank` (1 = most likely), `service`, `score`, `evidence` (the modality, feature, value and \
+training median that drove the score), `explained_by` (the downstream service that explains \
+this one, or NULL) and `window_start` (of the worst window).",
+    syntax_example = "root_cause(model, since, until)",
+    sql_example = r#"```sql
+> SELECT rank, service, score, evidence FROM root_cause('ops',
+      TIMESTAMP '2024-06-03 10:20:00', TIMESTAMP '2024-06-03 10:30:00') LIMIT 3;
+```"#,
+    argument(
+        name = "model",
+        description = "Name of a baseline model (text literal)."
+    ),
+    argument(name = "since", description = "Start of the incident (a timestamp)."),
+    argument(name = "until", description = "End of the incident, excluded.")
+)]
+#[derive(Debug)]
+pub struct RootCause {
+    detectors: Arc<Detectors>,
+    spans_table: String,
+}
+
+impl RootCause {
+    /// `spans_table` is where the call graph is read from.
+    pub fn new(detectors: Arc<Detectors>, spans_table: String) -> Self {
+        Self {
+            detectors,
+            spans_table,
+        }
+    }
+
+    pub fn documentation(&self) -> Option<&Documentation> {
+        self.doc()
+    }
+}
+
+impl TableFunctionImpl for RootCause {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        let (model, since, until) = incident_args(NAME, &self.detectors, &args)?;
+        let windows = plan_sql(
+            NAME,
+            args.session(),
+            &scored_windows_sql(&model, &since, &until),
+        )?;
+        let edges = format!(
+            "SELECT DISTINCT p.service AS caller, c.service AS callee \
+             FROM {spans} c JOIN {spans} p \
+               ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id \
+             WHERE c.ts >= {since} AND c.ts < {until} AND p.ts < {until} \
+               AND c.service <> p.service",
+            spans = self.spans_table
+        );
+        let edges = plan_sql(NAME, args.session(), &edges)?;
+        Ok(Arc::new(RootCauseTable {
+            model,
+            windows,
+            edges,
+        }))
+    }
+}
+
+/// The ranking, computed when scanned.
+#[derive(Debug)]
+struct RootCauseTable {
+    model: Arc<LoadedModel>,
+    windows: LogicalPlan,
+    edges: LogicalPlan,
+}
+
+fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("rank", DataType::Int64, false),
+        Field::new("service", DataType::Utf8, false),
+        Field::new("score", DataType::Float64, false),
+        Field::new("evidence", DataType::Utf8, false),
+        Field::new("explained_by", DataType::Utf8, true),
+        Field::new(
+            "window_start",
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            true,
+        ),
+    ]))
+}
+
+async fn run(state: &dyn Session, plan: &LogicalPlan) -> Result<Vec<RecordBatch>> {
+    let physical = state.create_physical_plan(plan).await?;
+    collect(physical, state.task_ctx()).await
+}
+
+#[async_trait]
+impl TableProvider for RootCauseTable {
+    fn schema(&self) -> SchemaRef {
+        schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        // Per service, its worst window: (raw, score, evidence, window_start).
+        let mut worst: BTreeMap<String, (f64, f64, String, Option<i64>)> = BTreeMap::new();
+        for batch in run(state, &self.windows).await? {
+            let starts = datafusion::arrow::compute::cast(
+                batch.column(0),
+                &DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            )?;
+            let starts = starts.as_primitive::<TimestampNanosecondType>();
+            let services = datafusion::arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
+            let services = services.as_string::<i32>();
+            let w = batch.column(2).as_struct();
+            let col = |n: &str| {
+                w.column_by_name(n)
+                    .ok_or_else(|| datafusion::common::internal_datafusion_err!("{NAME}: no {n}"))
+            };
+            let (score, raw, evidence) = (col("score")?, col("raw")?, col("evidence")?);
+            let (score, raw) = (
+                score.as_primitive::<Float64Type>(),
+                raw.as_primitive::<Float64Type>(),
+            );
+            let evidence = evidence.as_string::<i32>();
+            for i in 0..batch.num_rows() {
+                if services.is_null(i) || w.is_null(i) {
+                    continue;
+                }
+                let entry = (
+                    raw.value(i),
+                    score.value(i),
+                    evidence.value(i).to_string(),
+                    starts.is_valid(i).then(|| starts.value(i)),
+                );
+                match worst.get_mut(services.value(i)) {
+                    Some(w) if w.0 >= entry.0 => {}
+                    Some(w) => *w = entry,
+                    None => {
+                        worst.insert(services.value(i).to_string(), entry);
+                    }
+                }
+            }
+        }
+        let mut edges = Vec::new();
+        for batch in run(state, &self.edges).await? {
+            let caller = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+            let callee = datafusion::arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
+            let (caller, callee) = (caller.as_string::<i32>(), callee.as_string::<i32>());
+            for i in 0..batch.num_rows() {
+                if caller.is_valid(i) && callee.is_valid(i) {
+                    edges.push((caller.value(i).to_string(), callee.value(i).to_string()));
+                }
+            }
+        }
+        let mut starts = BTreeMap::new();
+        let candidates: Vec<Candidate> = worst
+            .into_iter()
+            .map(|(service, (raw, score, evidence, start))| {
+                starts.insert(service.clone(), start);
+                Candidate {
+                    service,
+                    score,
+                    raw,
+                    evidence,
+                }
+            })
+            .collect();
+        let ranked = rca::rank(candidates, &edges, self.model.model.options.anomalous);
+        let Ok(ranks) = ranked
+            .iter()
+            .map(|r| i64::try_from(r.rank))
+            .collect::<Result<Int64Array, _>>()
+        else {
+            return exec_err!("{NAME}: too many services");
+        };
+        let batch = RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(ranks),
+                Arc::new(
+                    ranked
+                        .iter()
+                        .map(|r| Some(r.candidate.service.as_str()))
+                        .collect::<StringArray>(),
+                ),
+                Arc::new(
+                    ranked
+                        .iter()
+                        .map(|r| Some(r.candidate.score))
+                        .collect::<datafusion::arrow::array::Float64Array>(),
+                ),
+                Arc::new(
+                    ranked
+                        .iter()
+                        .map(|r| Some(r.candidate.evidence.as_str()))
+                        .collect::<StringArray>(),
+                ),
+                Arc::new(
+                    ranked
+                        .iter()
+                        .map(|r| r.explained_by.as_deref())
+                        .collect::<StringArray>(),
+                ),
+                Arc::new(
+                    TimestampNanosecondArray::from(
+                        ranked
+                            .iter()
+                            .map(|r| starts[&r.candidate.service])
+                            .collect::<Vec<_>>(),
+                    )
+                    .with_timezone("UTC"),
+                ),
+            ],
+        )?;
+        Ok(MemorySourceConfig::try_new_exec(
+            &[vec![batch]],
+            schema(),
+            projection.cloned(),
+        )?)
+    }
+}
