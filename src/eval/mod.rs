@@ -1,6 +1,7 @@
 //! `sigfuse eval …`: quality figures of learned functions on labeled data.
 
 pub mod logparse;
+pub mod nezha;
 
 use std::process::ExitCode;
 
@@ -17,10 +18,13 @@ pub struct EvalArgs {
 enum EvalCommand {
     /// Log-template mining: GA, FGA, PA, FTA on Loghub `_structured.csv` files or demo data.
     Logparse(logparse::LogparseArgs),
+    /// Root-cause ranking on the Nezha dataset's labeled faults: top-1/3/5 accuracy.
+    Nezha(nezha::NezhaArgs),
 }
 
 pub async fn run(config: &EngineConfig, args: EvalArgs) -> Result<ExitCode> {
     match args.what {
         EvalCommand::Logparse(a) => logparse::run(config, a).await,
+        EvalCommand::Nezha(a) => nezha::run(config, a).await,
     }
 }

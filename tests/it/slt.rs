@@ -11,7 +11,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::DataFusionError;
-use sigfuse_engine::{Engine, EngineConfig};
+use sigfuse_engine::{Command, Engine, EngineConfig, split_commands};
 use sigfuse_storage::ingest::{Format, IngestOptions, ingest};
 use sigfuse_storage::{Lake, SignalKind};
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner};
@@ -84,8 +84,25 @@ impl AsyncDB for Db {
     type ColumnType = DefaultColumnType;
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
-        // Engine::sql, not ctx().sql(): the former knows sigfuse's ASOF JOIN.
-        let df = self.engine.sql(sql).await.map_err(SltError)?;
+        // Model statements as `sigfuse query` and the wire run them.
+        let mut commands = split_commands(sql).map_err(SltError)?;
+        let df = match (commands.pop(), commands.is_empty()) {
+            (Some(Command::CreateModel(cm)), true) => {
+                self.engine
+                    .create_model(&cm, "slt")
+                    .await
+                    .map_err(SltError)?;
+                return Ok(DBOutput::StatementComplete(0));
+            }
+            (Some(c @ (Command::ShowModels | Command::DropModel { .. } | Command::AlterModelVersion { .. })), true) => {
+                match self.engine.model_command(&c).await.map_err(SltError)? {
+                    Some(df) => df,
+                    None => return Ok(DBOutput::StatementComplete(0)),
+                }
+            }
+            // Engine::sql, not ctx().sql(): the former knows sigfuse's ASOF JOIN.
+            _ => self.engine.sql(sql).await.map_err(SltError)?,
+        };
         let schema = df.schema().as_arrow().clone();
         let batches = df.collect().await.map_err(SltError)?;
         if schema.fields().is_empty() {

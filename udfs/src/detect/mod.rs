@@ -28,7 +28,7 @@ pub mod modality_weights;
 pub mod root_cause;
 
 /// The `signal_windows` columns the detectors read, in the order the table functions pass them.
-pub const FEATURE_COLUMNS: [&str; 19] = [
+pub const FEATURE_COLUMNS: [&str; 21] = [
     "service",
     "log_lines",
     "log_trace",
@@ -44,6 +44,8 @@ pub const FEATURE_COLUMNS: [&str; 19] = [
     "latency_p50_ms",
     "latency_p95_ms",
     "latency_p99_ms",
+    "span_inbound_gap_ms",
+    "span_callees",
     "metric_samples",
     "metrics",
     "events",
@@ -167,6 +169,7 @@ fn role(who: &str, field: &FieldRef) -> Result<ColumnRole> {
         "metric_samples" => ColumnRole::Presence(Modality::Metrics),
         "metrics" => ColumnRole::Labeled(Modality::Metrics, "metric"),
         "event_kinds" => ColumnRole::Labeled(Modality::Events, "event"),
+        "span_callees" => ColumnRole::Labeled(Modality::Spans, "calls"),
         _ => match Modality::of_column(&lower) {
             Some(m) if is_number(t) => ColumnRole::Number(m),
             Some(_) => {

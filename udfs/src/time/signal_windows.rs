@@ -33,7 +33,11 @@ modality without rows in a window has NULL (not 0) in all its columns. Columns: 
 `window_start`, `window_end`; logs: `log_lines`, `log_trace`, `log_debug`, `log_info`, \
 `log_warn`, `log_error`, `log_fatal` (lines per severity); spans: `spans`, `span_errors` \
 (status ERROR), `error_ratio`, `latency_mean_ms`, `latency_p50_ms`, `latency_p95_ms`, \
-`latency_p99_ms` (approximate quantiles of `duration_ns`); metrics: `metric_samples`, \
+`latency_p99_ms` (approximate quantiles of `duration_ns`), `span_inbound_gap_ms` (median, over \
+the calls other services made to this one, of the caller's span duration minus this service's \
+child span duration: network and queueing time on the way in), `span_callees` (a list, by \
+callee, of `{service, calls}`: the spans of other services whose parent span is one of this \
+service's); metrics: `metric_samples`, \
 `metrics` (a list, by name, of `{name, mean, min, max, last, samples}` for each metric present); \
 events: `events`, `event_kinds` (a list, by kind, of `{kind, count}`). Rows whose service is NULL \
 are kept per modality, unjoined.",
@@ -170,6 +174,21 @@ impl SignalWindows {
                    approx_percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ns) / 1e6 AS latency_p95_ms, \
                    approx_percentile_cont(0.99) WITHIN GROUP (ORDER BY duration_ns) / 1e6 AS latency_p99_ms \
                    FROM {sw} GROUP BY service, window_start), \
+             c AS (SELECT p.service AS caller, ch.service AS callee, ch.window_start, \
+                   p.duration_ns - ch.duration_ns AS gap_ns \
+                   FROM {sw} ch JOIN (SELECT trace_id, span_id, service, duration_ns FROM {spans} WHERE true{range}) p \
+                   ON ch.trace_id = p.trace_id AND ch.parent_span_id = p.span_id \
+                   WHERE ch.service <> p.service), \
+             oc AS (SELECT caller AS service, window_start, \
+                    array_agg(named_struct('service', callee, 'calls', n) ORDER BY callee) AS span_callees \
+                    FROM (SELECT caller, callee, window_start, count(*) AS n FROM c GROUP BY caller, callee, window_start) \
+                    GROUP BY caller, window_start), \
+             ig AS (SELECT callee AS service, window_start, \
+                    approx_percentile_cont(0.5) WITHIN GROUP (ORDER BY gap_ns) / 1e6 AS span_inbound_gap_ms \
+                    FROM c GROUP BY callee, window_start), \
+             s2 AS (SELECT s.*, oc.span_callees, ig.span_inbound_gap_ms FROM s \
+                    LEFT JOIN oc ON s.service = oc.service AND s.window_start = oc.window_start \
+                    LEFT JOIN ig ON s.service = ig.service AND s.window_start = ig.window_start), \
              m1 AS (SELECT service, window_start, name, avg(value) AS mean, min(value) AS min, \
                     max(value) AS max, last_value(value ORDER BY ts) AS last, count(*) AS samples \
                     FROM {mw} GROUP BY service, window_start, name), \
@@ -181,8 +200,9 @@ impl SignalWindows {
                    array_agg(named_struct('kind', kind, 'count', n) ORDER BY kind) AS event_kinds \
                    FROM e1 GROUP BY service, window_start), \
              j1 AS (SELECT coalesce(l.service, s.service) AS service, coalesce(l.window_start, s.window_start) AS window_start, \
-                    l.log_lines, {lcols}, s.spans, s.span_errors, s.latency_mean_ms, s.latency_p50_ms, s.latency_p95_ms, s.latency_p99_ms \
-                    FROM l FULL JOIN s ON l.service = s.service AND l.window_start = s.window_start), \
+                    l.log_lines, {lcols}, s.spans, s.span_errors, s.latency_mean_ms, s.latency_p50_ms, s.latency_p95_ms, s.latency_p99_ms, \
+                    s.span_inbound_gap_ms, s.span_callees \
+                    FROM l FULL JOIN s2 AS s ON l.service = s.service AND l.window_start = s.window_start), \
              j2 AS (SELECT coalesce(j1.service, m.service) AS service, coalesce(j1.window_start, m.window_start) AS window_start, \
                     j1.* EXCLUDE (service, window_start), m.metric_samples, m.metrics \
                     FROM j1 FULL JOIN m ON j1.service = m.service AND j1.window_start = m.window_start) \
@@ -192,6 +212,7 @@ impl SignalWindows {
                     log_lines, {lnames}, spans, span_errors, \
                     CAST(span_errors AS DOUBLE) / spans AS error_ratio, \
                     latency_mean_ms, latency_p50_ms, latency_p95_ms, latency_p99_ms, \
+                    span_inbound_gap_ms, span_callees, \
                     metric_samples, metrics, e.events, e.event_kinds \
              FROM j2 FULL JOIN e ON j2.service = e.service AND j2.window_start = e.window_start",
             sev = severities.join(", "),

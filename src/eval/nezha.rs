@@ -1,0 +1,228 @@
+//! `sigfuse eval nezha --data DIR`: root-cause accuracy on the Nezha dataset's labeled faults
+//! (OnlineBoutique, 56 faults), as the Nezha study reports it: top-1/3/5 accuracy at service
+//! level, per fault type and overall.
+//!
+//! What runs, in order, through the normal paths:
+//! 1. ingest `DIR` with the `nezha` adapter into a lake (a temporary folder unless `--lake`);
+//! 2. train: `CREATE MODEL nezha KIND baseline AS SELECT * FROM signal_windows(INTERVAL
+//!    '1 minute')` — every window of the lake. Nezha ships no fault-free OnlineBoutique traces
+//!    (its `construct_data` repeats the same metric files and has no OnlineBoutique traces),
+//!    so the "normal period" is the whole recording, faults included; the robust statistics
+//!    (medians, MADs) are what keeps the few fault minutes from shaping the baseline;
+//! 3. per labeled fault: `SELECT service FROM root_cause('nezha', inject_time, inject_time +
+//!    INTERVAL '3 minutes') ORDER BY rank` (each fault lasts 3 minutes);
+//! 4. score the ranks against the labels. Only this step reads `_labels/nezha-faults.json`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::object_store::ObjectStoreExt;
+use sigfuse_engine::{Command, Engine, EngineConfig, split_commands};
+use sigfuse_storage::Lake;
+use sigfuse_storage::ingest::{Format, IngestOptions, ingest};
+
+/// The ks of top-k accuracy.
+const TOP: [usize; 3] = [1, 3, 5];
+const MODEL: &str = "nezha_eval";
+
+#[derive(clap::Args)]
+pub struct NezhaArgs {
+    /// The unpacked Nezha dataset folder (holding `rca_data/` and `construct_data/`).
+    #[arg(long)]
+    data: String,
+    /// Lake to ingest into and train in (default: a temporary folder, removed afterwards).
+    #[arg(long)]
+    lake: Option<String>,
+    /// Write one row per labeled case: case id, label time, fault type, true root cause and the
+    /// services as ranked.
+    #[arg(long)]
+    ranks: Option<PathBuf>,
+}
+
+/// One labeled fault, as the scorer reads it.
+struct Case {
+    day: String,
+    inject_time: String,
+    fault_type: String,
+    service: String,
+}
+
+async fn read_cases(lake: &Lake) -> Result<Vec<Case>> {
+    let path = lake.path("_labels/nezha-faults.json");
+    let bytes = lake
+        .store()
+        .get(&path)
+        .await
+        .context("reading the fault list the nezha adapter wrote (_labels/nezha-faults.json)")?
+        .bytes()
+        .await?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)?;
+    let faults = v["faults"]
+        .as_array()
+        .ok_or_else(|| anyhow!("_labels/nezha-faults.json: no faults list"))?;
+    let text = |f: &serde_json::Value, k: &str| -> Result<String> {
+        f[k].as_str()
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("_labels/nezha-faults.json: a fault without {k}: {f}"))
+    };
+    faults
+        .iter()
+        .map(|f| {
+            Ok(Case {
+                day: text(f, "day")?,
+                inject_time: text(f, "inject_time")?,
+                fault_type: text(f, "fault_type")?,
+                service: text(f, "service")?,
+            })
+        })
+        .collect()
+}
+
+async fn ranked_services(engine: &Engine, since: &str) -> Result<Vec<String>> {
+    let sql = format!(
+        "SELECT service FROM root_cause('{MODEL}', TIMESTAMP '{since}', \
+         TIMESTAMP '{since}' + INTERVAL '3 minutes') ORDER BY rank"
+    );
+    let batches = engine.sql(&sql).await?.collect().await?;
+    let mut out = Vec::new();
+    for b in batches {
+        let s = cast(b.column(0), &DataType::Utf8)?;
+        let s = s.as_string::<i32>();
+        out.extend((0..s.len()).filter(|&i| s.is_valid(i)).map(|i| s.value(i).to_string()));
+    }
+    Ok(out)
+}
+
+pub async fn run(config: &EngineConfig, args: NezhaArgs) -> Result<ExitCode> {
+    let (lake_location, temporary) = match &args.lake {
+        Some(l) => (l.clone(), None),
+        None => {
+            let dir = std::env::temp_dir().join(format!("sigfuse-eval-nezha-{}", std::process::id()));
+            (dir.display().to_string(), Some(dir))
+        }
+    };
+    let result = evaluate(config, &args, &lake_location).await;
+    if let Some(dir) = temporary {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result
+}
+
+async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Result<ExitCode> {
+    let lake = Lake::open_with_options(location, &config.storage_options)?;
+    let started = std::time::Instant::now();
+    let report = ingest(
+        &lake,
+        &IngestOptions::new(Format::Nezha, None),
+        &args.data,
+        Arc::new(|_| {}),
+    )
+    .await
+    .with_context(|| format!("ingesting {}", args.data))?;
+    eprintln!(
+        "ingested {}: {} rows{} in {:.1} s",
+        args.data,
+        report.total_rows(),
+        if report.skipped { " (already in the lake)" } else { "" },
+        started.elapsed().as_secs_f64()
+    );
+    let engine = Engine::over(lake.clone(), config)?;
+    engine.load_models().await?;
+    let started = std::time::Instant::now();
+    let create = format!(
+        "CREATE MODEL {MODEL} KIND baseline AS SELECT * FROM signal_windows(INTERVAL '1 minute')"
+    );
+    let Some(Command::CreateModel(cm)) = split_commands(&create)?.pop() else {
+        bail!("internal: {create} did not parse as CREATE MODEL");
+    };
+    let model = engine.create_model(&cm, "sigfuse eval").await?;
+    eprintln!(
+        "trained {MODEL} version {} ({}) in {:.1} s",
+        model.version,
+        model.summary(),
+        started.elapsed().as_secs_f64()
+    );
+    // Detection is done; from here on the labels are read, by the scorer only.
+    let cases = read_cases(&lake).await?;
+    if cases.is_empty() {
+        bail!("{}: no labeled faults found", args.data);
+    }
+    let mut ranks_out = match &args.ranks {
+        Some(p) => {
+            let mut w = csv_writer(p)?;
+            w.write_record(["case", "label_time", "fault_type", "root_cause", "ranked"])?;
+            Some(w)
+        }
+        None => None,
+    };
+    // fault type → (cases, hits at each k)
+    let mut by_type: BTreeMap<String, (usize, [usize; 3])> = BTreeMap::new();
+    let started = std::time::Instant::now();
+    for (i, case) in cases.iter().enumerate() {
+        let since = case.inject_time.trim_end_matches('Z').replace('T', " ");
+        let ranked = ranked_services(&engine, &since).await?;
+        let rank = ranked.iter().position(|s| *s == case.service).map(|r| r + 1);
+        let entry = by_type.entry(case.fault_type.clone()).or_default();
+        entry.0 += 1;
+        for (k, hits) in TOP.iter().zip(entry.1.iter_mut()) {
+            *hits += usize::from(rank.is_some_and(|r| r <= *k));
+        }
+        eprintln!(
+            "case {:>2} {} {:<15} true {:<22} rank {:>2}  top3 {}",
+            i + 1,
+            case.inject_time,
+            case.fault_type,
+            case.service,
+            rank.map_or("-".to_string(), |r| r.to_string()),
+            ranked.iter().take(3).cloned().collect::<Vec<_>>().join(",")
+        );
+        if let Some(w) = &mut ranks_out {
+            w.write_record([
+                format!("{}-{}", case.day, i + 1),
+                case.inject_time.clone(),
+                case.fault_type.clone(),
+                case.service.clone(),
+                ranked.join(";"),
+            ])?;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(mut w) = ranks_out {
+        w.flush()?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "fault_type       cases  top1    top3    top5")?;
+    let mut total = (0, [0; 3]);
+    for (t, (n, hits)) in &by_type {
+        writeln!(stdout, "{t:<16} {n:>5}  {}", pct(hits, *n))?;
+        total.0 += n;
+        for (a, b) in total.1.iter_mut().zip(hits) {
+            *a += b;
+        }
+    }
+    writeln!(stdout, "{:<16} {:>5}  {}", "all", total.0, pct(&total.1, total.0))?;
+    eprintln!(
+        "root_cause: {} cases in {elapsed:.1} s ({:.0} ms each)",
+        total.0,
+        elapsed * 1e3 / total.0 as f64
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pct(hits: &[usize; 3], n: usize) -> String {
+    hits.iter()
+        .map(|h| format!("{:>5.1} %", 100.0 * *h as f64 / n.max(1) as f64))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn csv_writer(p: &PathBuf) -> Result<csv::Writer<std::fs::File>> {
+    Ok(csv::Writer::from_path(p).with_context(|| format!("creating {}", p.display()))?)
+}
