@@ -125,7 +125,7 @@ pub async fn run(
         (Some(_), false) => "TLS offered",
         (None, _) => "no TLS",
     };
-    let server = Server::bind(engine.ctx().clone(), options)
+    let server = Server::bind_engine(&engine, options)
         .await
         .map_err(|e| anyhow!(e))?;
     let addr = server.local_addr()?;

@@ -104,6 +104,8 @@ struct Shared {
     statement_timeout: Option<Duration>,
     running: Arc<Running>,
     next_pid: AtomicI32,
+    /// Runs model statements (`CREATE/DROP/ALTER MODEL`) for admins.
+    models: Option<sigfuse_engine::Engine>,
 }
 
 /// The handlers of one connection.
@@ -229,8 +231,23 @@ impl Server {
                 statement_timeout: options.statement_timeout,
                 running: Arc::new(Running::default()),
                 next_pid: AtomicI32::new(std::process::id() as i32 % 1_000_000 * 100 + 1),
+                models: None,
             }),
         })
+    }
+
+    /// Binds as [`Server::bind`] over `engine`'s context, and lets admins run model statements
+    /// (`CREATE/DROP/ALTER MODEL`) in its lake.
+    pub async fn bind_engine(
+        engine: &sigfuse_engine::Engine,
+        options: ServeOptions,
+    ) -> Result<Self, String> {
+        let mut server = Self::bind(engine.ctx().clone(), options).await?;
+        match Arc::get_mut(&mut server.shared) {
+            Some(shared) => shared.models = Some(engine.clone()),
+            None => return Err("internal: the server was shared before it started".into()),
+        }
+        Ok(server)
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -296,6 +313,7 @@ fn connection(shared: &Shared, key: BackendKey, over_limit: bool) -> Connection 
         Arc::clone(&shared.grants),
         control,
         shared.statement_timeout,
+        shared.models.clone(),
     );
     let mut startup = Startup::new(
         shared.users.clone(),

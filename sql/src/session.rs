@@ -156,6 +156,8 @@ pub struct Session {
     parser: Arc<GuardedParser>,
     control: Arc<QueryControl>,
     default_timeout: Option<Duration>,
+    /// Runs model statements; `None` for a server over a bare context.
+    models: Option<sigfuse_engine::Engine>,
 }
 
 impl Session {
@@ -164,6 +166,7 @@ impl Session {
         grants: Arc<Grants>,
         control: Arc<QueryControl>,
         default_timeout: Option<Duration>,
+        models: Option<sigfuse_engine::Engine>,
     ) -> Self {
         let parser = Arc::new(GuardedParser {
             inner: ExtendedQueryHandler::query_parser(&inner),
@@ -174,6 +177,7 @@ impl Session {
             parser,
             control,
             default_timeout,
+            models,
         }
     }
 
@@ -338,7 +342,8 @@ impl Stream for Guarded {
     }
 }
 
-/// Refuses model statements a user may not run, and says plainly that the rest are not here yet.
+/// Refuses model statements a user may not run; the others are run by the simple-query
+/// handler ([`run_model_statement`]), never prepared.
 fn model_statement(grants: &Grants, client: &impl ClientInfo, sql: &str) -> PgWireResult<()> {
     if !is_model_statement(sql) {
         return Ok(());
@@ -347,8 +352,61 @@ fn model_statement(grants: &Grants, client: &impl ClientInfo, sql: &str) -> PgWi
     check_model_statement(grants, &user)?;
     Err(user_error(
         code::FEATURE_NOT_SUPPORTED,
-        "model statements (CREATE/DROP/ALTER MODEL) are not available in this version of sigfuse",
+        "model statements (CREATE/DROP/ALTER MODEL) run as simple queries (as psql sends them), not as prepared statements",
     ))
+}
+
+fn engine_error(e: &datafusion::common::DataFusionError) -> PgWireError {
+    let (code, message) = crate::sqlstate::sqlstate(e);
+    user_error(code, message)
+}
+
+/// Runs `CREATE`/`DROP`/`ALTER MODEL` (the caller checked the role) as `user`.
+async fn run_model_statement(
+    engine: &sigfuse_engine::Engine,
+    user: &str,
+    sql: &str,
+) -> PgWireResult<Vec<Response>> {
+    use sigfuse_engine::Command;
+    let commands = sigfuse_engine::split_commands(sql).map_err(|e| engine_error(&e))?;
+    let mut out = Vec::new();
+    for command in commands {
+        let tag = match &command {
+            Command::CreateModel(cm) => {
+                let report = engine
+                    .create_model(cm, user)
+                    .await
+                    .map_err(|e| engine_error(&e))?;
+                log::info!(
+                    "CREATE MODEL {} KIND {} version {} by {user}: {}",
+                    report.name,
+                    report.kind,
+                    report.version,
+                    report.summary()
+                );
+                "CREATE MODEL"
+            }
+            Command::DropModel { .. } | Command::AlterModelVersion { .. } => {
+                engine
+                    .model_command(&command)
+                    .await
+                    .map_err(|e| engine_error(&e))?;
+                if matches!(command, Command::DropModel { .. }) {
+                    "DROP MODEL"
+                } else {
+                    "ALTER MODEL"
+                }
+            }
+            Command::ShowModels | Command::Sql(_) => {
+                return Err(user_error(
+                    code::FEATURE_NOT_SUPPORTED,
+                    "send a model statement on its own (SELECT * FROM sigfuse.models lists the models)",
+                ));
+            }
+        };
+        out.push(Response::Execution(Tag::new(tag)));
+    }
+    Ok(out)
 }
 
 #[async_trait]
@@ -360,7 +418,17 @@ impl SimpleQueryHandler for Session {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        model_statement(&self.parser.grants, client, query)?;
+        if is_model_statement(query) {
+            let user = client.metadata().get("user").cloned().unwrap_or_default();
+            check_model_statement(&self.parser.grants, &user)?;
+            let Some(engine) = &self.models else {
+                return Err(user_error(
+                    code::FEATURE_NOT_SUPPORTED,
+                    "this server was started without a lake for models",
+                ));
+            };
+            return run_model_statement(engine, &user, query).await;
+        }
         // ASOF joins become the nested-join form the engine plans (sigfuse_engine::asof::sql);
         // the handler parses the text again and hands `statement.to_string()` on, which keeps it.
         let rewritten = sigfuse_engine::asof::rewrite_sql(query);

@@ -110,6 +110,10 @@ fn plan_code(message: &str) -> &'static str {
     let m = message.to_ascii_lowercase();
     if m.starts_with("table '") && m.contains("not found") || m.contains("no table named") {
         UNDEFINED_TABLE
+    } else if m.contains("model '")
+        && (m.contains("does not exist") || m.contains("has no version"))
+    {
+        UNDEFINED_OBJECT
     } else if m.contains("schema '") && m.contains("not found") || m.contains("no schema named") {
         INVALID_SCHEMA_NAME
     } else if m.contains("invalid function")

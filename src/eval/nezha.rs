@@ -95,7 +95,11 @@ async fn ranked_services(engine: &Engine, since: &str) -> Result<Vec<String>> {
     for b in batches {
         let s = cast(b.column(0), &DataType::Utf8)?;
         let s = s.as_string::<i32>();
-        out.extend((0..s.len()).filter(|&i| s.is_valid(i)).map(|i| s.value(i).to_string()));
+        out.extend(
+            (0..s.len())
+                .filter(|&i| s.is_valid(i))
+                .map(|i| s.value(i).to_string()),
+        );
     }
     Ok(out)
 }
@@ -104,7 +108,8 @@ pub async fn run(config: &EngineConfig, args: NezhaArgs) -> Result<ExitCode> {
     let (lake_location, temporary) = match &args.lake {
         Some(l) => (l.clone(), None),
         None => {
-            let dir = std::env::temp_dir().join(format!("sigfuse-eval-nezha-{}", std::process::id()));
+            let dir =
+                std::env::temp_dir().join(format!("sigfuse-eval-nezha-{}", std::process::id()));
             (dir.display().to_string(), Some(dir))
         }
     };
@@ -130,7 +135,11 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
         "ingested {}: {} rows{} in {:.1} s",
         args.data,
         report.total_rows(),
-        if report.skipped { " (already in the lake)" } else { "" },
+        if report.skipped {
+            " (already in the lake)"
+        } else {
+            ""
+        },
         started.elapsed().as_secs_f64()
     );
     let engine = Engine::over(lake.clone(), config)?;
@@ -168,7 +177,10 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
     for (i, case) in cases.iter().enumerate() {
         let since = case.inject_time.trim_end_matches('Z').replace('T', " ");
         let ranked = ranked_services(&engine, &since).await?;
-        let rank = ranked.iter().position(|s| *s == case.service).map(|r| r + 1);
+        let rank = ranked
+            .iter()
+            .position(|s| *s == case.service)
+            .map(|r| r + 1);
         let entry = by_type.entry(case.fault_type.clone()).or_default();
         entry.0 += 1;
         for (k, hits) in TOP.iter().zip(entry.1.iter_mut()) {
@@ -207,7 +219,13 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
             *a += b;
         }
     }
-    writeln!(stdout, "{:<16} {:>5}  {}", "all", total.0, pct(&total.1, total.0))?;
+    writeln!(
+        stdout,
+        "{:<16} {:>5}  {}",
+        "all",
+        total.0,
+        pct(&total.1, total.0)
+    )?;
     eprintln!(
         "root_cause: {} cases in {elapsed:.1} s ({:.0} ms each)",
         total.0,

@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod crash;
+mod detect;
 mod ingest;
 mod pruning;
 mod s3;

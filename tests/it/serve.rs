@@ -34,8 +34,8 @@ async fn start(options: ServeOptions, memory_limit: Option<usize>) -> TestServer
         ..Default::default()
     };
     let engine = Engine::over(lake, &config).unwrap();
-    let server = Server::bind(
-        engine.ctx().clone(),
+    let server = Server::bind_engine(
+        &engine,
         ServeOptions {
             listen: "127.0.0.1:0".into(),
             ..options
@@ -372,11 +372,60 @@ async fn passwords_roles_and_least_privilege() {
     root.batch_execute("CREATE TABLE scratch AS SELECT 1 AS a")
         .await
         .unwrap();
+    // Admins manage models over the simple protocol; the rows say who made them.
+    root.batch_execute(
+        "CREATE MODEL m KIND baseline AS SELECT * FROM signal_windows(INTERVAL '1 minute')",
+    )
+    .await
+    .unwrap();
+    let row = root
+        .query_one(
+            "SELECT name, kind, CAST(version AS BIGINT), creator, active FROM sigfuse.models",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            row.get::<_, String>(0),
+            row.get::<_, String>(1),
+            row.get::<_, i64>(2),
+            row.get::<_, String>(3),
+            row.get::<_, bool>(4)
+        ),
+        ("m".into(), "baseline".into(), 1, "root".into(), true)
+    );
+    // Analysts read models and score with them.
+    let n: i64 = ana
+        .query_one(
+            "SELECT count(*) FROM detect_anomalies('m', TIMESTAMP '2000-01-01 00:00:00', \
+             TIMESTAMP '2100-01-01 00:00:00')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(n > 0);
     let e = root
-        .simple_query("CREATE MODEL m KIND baseline AS SELECT * FROM logs")
+        .query("CREATE MODEL m KIND baseline AS SELECT 1", &[])
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), "0A000", "{e}");
+    let e = root
+        .simple_query("ALTER MODEL m SET VERSION 7")
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "42704", "{e}");
+    let e = root
+        .simple_query("CREATE MODEL bad KIND baseline AS SELECT 1 AS x")
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "42000", "{e}");
+    root.batch_execute("DROP MODEL m").await.unwrap();
+    let e = root.simple_query("DROP MODEL m").await.unwrap_err();
+    assert_eq!(code_of(&e), "42704", "{e}");
+    // The connection survives every error.
+    assert_eq!(log_count(&root).await, 7200);
     // psql logs in with SCRAM too.
     let (ok, out, err) = psql(
         server.addr,

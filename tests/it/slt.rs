@@ -94,12 +94,17 @@ impl AsyncDB for Db {
                     .map_err(SltError)?;
                 return Ok(DBOutput::StatementComplete(0));
             }
-            (Some(c @ (Command::ShowModels | Command::DropModel { .. } | Command::AlterModelVersion { .. })), true) => {
-                match self.engine.model_command(&c).await.map_err(SltError)? {
-                    Some(df) => df,
-                    None => return Ok(DBOutput::StatementComplete(0)),
-                }
-            }
+            (
+                Some(
+                    c @ (Command::ShowModels
+                    | Command::DropModel { .. }
+                    | Command::AlterModelVersion { .. }),
+                ),
+                true,
+            ) => match self.engine.model_command(&c).await.map_err(SltError)? {
+                Some(df) => df,
+                None => return Ok(DBOutput::StatementComplete(0)),
+            },
             // Engine::sql, not ctx().sql(): the former knows sigfuse's ASOF JOIN.
             _ => self.engine.sql(sql).await.map_err(SltError)?,
         };

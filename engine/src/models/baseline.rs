@@ -1,4 +1,4 @@
-//! `CREATE MODEL … KIND baseline [OPTIONS (window = '1 minute', anomalous = 0.95)] AS <query
+//! `CREATE MODEL … KIND baseline [OPTIONS (window = '1 minute', anomalous = 0.99)] AS <query
 //! returning signal_windows rows over a normal period>`: fits `sigfuse_models::baseline` on the
 //! rows' features, and loads the lake's baseline models into the detection functions.
 

@@ -51,6 +51,8 @@ pub const FORMAT: u32 = 1;
 pub const NEW_FEATURE_Z: f64 = 8.0;
 /// Largest per-feature deviation: beyond it every deviation is equally extreme.
 pub const Z_CAP: f64 = 1000.0;
+/// Smallest normalizing scale (a modality or service that never deviated in training).
+const MIN_SCALE: f64 = 1e-9;
 /// Pooled statistics live under this service name (no real service is named so).
 const POOLED: &str = "\u{0}pooled";
 
@@ -145,7 +147,8 @@ impl Window {
 pub struct Options {
     /// Window width in nanoseconds (the `signal_windows` width it was trained on).
     pub window_ns: i64,
-    /// Calibrated score from which a service counts as anomalous when explaining a caller.
+    /// Calibrated score from which a service counts as anomalous in root-cause ranking
+    /// (default 0.99: rarer than 99 % of the service's normal windows).
     pub anomalous: f64,
 }
 
@@ -153,7 +156,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             window_ns: 60_000_000_000,
-            anomalous: 0.95,
+            anomalous: 0.99,
         }
     }
 }
@@ -167,6 +170,12 @@ struct ServiceStats {
     present: [u64; 4],
     /// Feature → robust statistics, with its modality.
     features: BTreeMap<String, (Modality, Robust)>,
+    /// Per modality, the 99th percentile of the service's training windows' modality scores.
+    modality_scale: [Option<f64>; 4],
+    /// The service's training windows' fused scores.
+    calibration: Quantiles,
+    /// The 99th percentile of those.
+    fused_scale: f64,
 }
 
 /// A fitted baseline model.
@@ -174,11 +183,8 @@ struct ServiceStats {
 pub struct Baseline {
     pub format: u32,
     pub options: Options,
+    /// Per service, and pooled over all services (for services training never saw).
     services: BTreeMap<String, ServiceStats>,
-    /// Per modality, the training windows' modality scores (before normalization).
-    modality_scale: [Option<f64>; 4],
-    /// The training windows' fused raw scores.
-    calibration: Quantiles,
 }
 
 /// What the model says about one window.
@@ -186,7 +192,8 @@ pub struct Baseline {
 pub struct Score {
     /// Calibrated score in [0, 1]: the fraction of training windows scoring lower.
     pub score: f64,
-    /// Fused raw score (largest normalized modality score): orders windows without ties.
+    /// Fused raw score relative to the service's 99th percentile in training (above 1: rarer
+    /// than 99 % of its normal windows); orders windows beyond the top of the calibration.
     pub raw: f64,
     /// Share of the service's usual modalities present, in [0, 1].
     pub confidence: f64,
@@ -271,27 +278,47 @@ impl Baseline {
             format: FORMAT,
             options,
             services: counts,
-            modality_scale: [None; 4],
-            calibration: Quantiles::default(),
         };
-        // Normalize each modality by its training 99th percentile, then calibrate.
+        // Per service: normalize each modality by its 99th percentile in training, then
+        // calibrate the fused score on the service's own windows (pooled: on all windows).
         let raw: Vec<[Option<(f64, usize)>; 4]> =
             windows.iter().map(|w| model.modality_raw(w)).collect();
-        for m in Modality::ALL {
-            let mut xs: Vec<f64> = raw
-                .iter()
-                .filter_map(|r| r[m.index()].map(|(x, _)| x))
-                .collect();
-            if !xs.is_empty() {
-                model.modality_scale[m.index()] =
-                    Some(stats::quantile(&mut xs, 0.99).max(f64::EPSILON));
+        let mut per_service: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, w) in windows.iter().enumerate() {
+            per_service.entry(w.service.as_str()).or_default().push(i);
+        }
+        per_service.insert(POOLED, (0..windows.len()).collect());
+        let mut scales: Vec<(&str, [Option<f64>; 4])> = Vec::new();
+        for (svc, rows) in &per_service {
+            let mut scale = [None; 4];
+            for m in Modality::ALL {
+                let mut xs: Vec<f64> = rows
+                    .iter()
+                    .filter_map(|&i| raw[i][m.index()].map(|(x, _)| x))
+                    .collect();
+                if !xs.is_empty() {
+                    scale[m.index()] = Some(stats::quantile(&mut xs, 0.99).max(MIN_SCALE));
+                }
+            }
+            scales.push((svc, scale));
+        }
+        for (svc, scale) in scales {
+            if let Some(s) = model.services.get_mut(svc) {
+                s.modality_scale = scale;
             }
         }
-        let fused: Vec<f64> = raw
-            .iter()
-            .filter_map(|r| model.fuse(r).map(|(raw, _, _)| raw))
-            .collect();
-        model.calibration = Quantiles::from_values(fused);
+        for (svc, rows) in &per_service {
+            let stats = &model.services[*svc];
+            let mut fused: Vec<f64> = rows
+                .iter()
+                .filter_map(|&i| model.fuse(stats, &raw[i]).map(|(f, _, _)| f))
+                .collect();
+            let fused_scale = stats::quantile(&mut fused, 0.99).max(MIN_SCALE);
+            if let Some(s) = model.services.get_mut(*svc) {
+                s.calibration = Quantiles::from_values(fused);
+                s.fused_scale = fused_scale;
+            }
+        }
         let pooled = &model.services[POOLED];
         let report = FitReport {
             windows: windows.len() as u64,
@@ -315,6 +342,7 @@ impl Baseline {
     /// `w.features` (usize::MAX when the modality is present without features).
     fn modality_raw(&self, w: &Window) -> [Option<(f64, usize)>; 4] {
         let stats = self.stats_of(&w.service);
+        let pooled = &self.services[POOLED];
         let mut out: [Option<(f64, usize)>; 4] = [None; 4];
         for m in Modality::ALL {
             if w.present[m.index()] {
@@ -325,7 +353,10 @@ impl Baseline {
             let z = match stats.features.get(f) {
                 Some((_, r)) => r.deviation(*v).min(Z_CAP),
                 None if *v == 0.0 && *m != Modality::Metrics => 0.0,
-                None => NEW_FEATURE_Z,
+                // A labeled feature (metric, event kind, callee) new to the service.
+                None if f.contains(':') || pooled.features.contains_key(f) => NEW_FEATURE_Z,
+                // A column the model was not trained on.
+                None => 0.0,
             };
             let slot = out[m.index()].get_or_insert((0.0, usize::MAX));
             if z > slot.0 || slot.1 == usize::MAX {
@@ -336,14 +367,22 @@ impl Baseline {
     }
 
     /// Fused raw score, the modality that gave it, and the normalized modality scores.
-    fn fuse(&self, raw: &[Option<(f64, usize)>; 4]) -> Option<(f64, Modality, [Option<f64>; 4])> {
+    fn fuse(
+        &self,
+        stats: &ServiceStats,
+        raw: &[Option<(f64, usize)>; 4],
+    ) -> Option<(f64, Modality, [Option<f64>; 4])> {
+        let pooled = &self.services[POOLED];
         let mut norm = [None; 4];
         let mut best: Option<(f64, Modality)> = None;
         for m in Modality::ALL {
             let Some((x, _)) = raw[m.index()] else {
                 continue;
             };
-            let n = x / self.modality_scale[m.index()].unwrap_or(1.0);
+            let scale = stats.modality_scale[m.index()]
+                .or(pooled.modality_scale[m.index()])
+                .unwrap_or(1.0);
+            let n = x / scale;
             norm[m.index()] = Some(n);
             if best.is_none_or(|(b, _)| n > b) {
                 best = Some((n, m));
@@ -355,7 +394,8 @@ impl Baseline {
     /// Scores one window; `None` when it has no modality.
     pub fn score(&self, w: &Window) -> Option<Score> {
         let raw = self.modality_raw(w);
-        let (fused, top, norm) = self.fuse(&raw)?;
+        let stats = self.stats_of(&w.service);
+        let (fused, top, norm) = self.fuse(stats, &raw)?;
         let total: f64 = norm.iter().flatten().sum();
         let weights = norm.map(|n| {
             n.map(|n| {
@@ -366,7 +406,6 @@ impl Baseline {
                 }
             })
         });
-        let stats = self.stats_of(&w.service);
         let usual: f64 = stats.present.iter().map(|&p| p as f64).sum();
         let here: f64 = Modality::ALL
             .iter()
@@ -383,8 +422,8 @@ impl Baseline {
             _ => (String::new(), f64::NAN, f64::NAN),
         };
         Some(Score {
-            score: self.calibration.rank(fused),
-            raw: fused,
+            score: stats.calibration.rank(fused),
+            raw: fused / stats.fused_scale.max(MIN_SCALE),
             confidence,
             weights,
             top_modality: top,

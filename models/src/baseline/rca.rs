@@ -1,6 +1,11 @@
-//! Root-cause ranking over the service call graph: the anomalous services that no anomalous
-//! downstream dependency explains come first, by how anomalous they are; then the anomalous
-//! services a dependency explains (a caller slowed down by its callee); then the rest.
+//! Root-cause ranking over the service call graph: the anomalous services that nothing else
+//! explains come first, by how anomalous they are; then the anomalous services that another
+//! one explains; then the rest. An anomalous service is explained
+//! - by its callers' common cause: when an anomalous caller has at least two callees and most
+//!   of them are anomalous, that caller explains them (one slow caller makes every call it
+//!   makes look slow; independent faults in several callees at once are unlikely);
+//! - otherwise by the most anomalous anomalous service downstream of it (a caller slowed down
+//!   by its callee), unless it is a common cause itself.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -38,13 +43,30 @@ pub fn rank(candidates: Vec<Candidate>, edges: &[(String, String)], anomalous: f
     let by_name: BTreeMap<&str, &Candidate> =
         candidates.iter().map(|c| (c.service.as_str(), c)).collect();
     let is_anomalous = |s: &str| by_name.get(s).is_some_and(|c| c.score >= anomalous);
-    // The most anomalous anomalous service reachable downstream of each anomalous service.
+    // Anomalous callers most of whose (at least two) callees are anomalous.
+    let common_cause = |s: &str| {
+        let Some(out) = callees.get(s) else {
+            return false;
+        };
+        let bad = out.iter().filter(|c| is_anomalous(c)).count();
+        is_anomalous(s) && out.len() >= 2 && bad >= 2 && 2 * bad > out.len()
+    };
     let explained: Vec<Option<String>> = candidates
         .iter()
         .map(|c| {
-            if c.score < anomalous {
+            if c.score < anomalous || common_cause(&c.service) {
                 return None;
             }
+            // The most anomalous common-cause caller of this service.
+            let caller = callees
+                .iter()
+                .filter(|(p, out)| out.contains(c.service.as_str()) && common_cause(p))
+                .map(|(p, _)| by_name[p])
+                .max_by(|a, b| a.raw.total_cmp(&b.raw));
+            if let Some(p) = caller {
+                return Some(p.service.clone());
+            }
+            // The most anomalous anomalous service downstream.
             let mut seen = BTreeSet::from([c.service.as_str()]);
             let mut queue = VecDeque::from([c.service.as_str()]);
             let mut best: Option<&Candidate> = None;
@@ -133,6 +155,40 @@ mod tests {
         assert_eq!(r[1].explained_by.as_deref(), Some("cart"));
         assert_eq!(r[0].explained_by, None);
         assert_eq!(r.iter().map(|r| r.rank).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_caller_whose_callees_all_look_anomalous_is_their_common_cause() {
+        let edges = [
+            e("frontend", "cart"),
+            e("frontend", "ads"),
+            e("frontend", "shipping"),
+        ];
+        let r = rank(
+            vec![
+                c("frontend", 0.995, 2.0),
+                c("cart", 0.999, 9.0),
+                c("ads", 0.999, 8.0),
+                c("shipping", 0.3, 0.5),
+            ],
+            &edges,
+            0.99,
+        );
+        assert_eq!(order(&r), ["frontend", "cart", "ads", "shipping"]);
+        assert_eq!(r[1].explained_by.as_deref(), Some("frontend"));
+        assert_eq!(r[0].explained_by, None);
+        // One anomalous callee of three: the callee explains the caller instead.
+        let r = rank(
+            vec![
+                c("frontend", 0.995, 2.0),
+                c("cart", 0.999, 9.0),
+                c("ads", 0.5, 1.0),
+                c("shipping", 0.3, 0.5),
+            ],
+            &edges,
+            0.99,
+        );
+        assert_eq!(order(&r), ["cart", "frontend", "ads", "shipping"]);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `detect_anomalies(model, since, until)`: every window of the range, most anomalous first.
+//! `detect_anomalies(model, since, until)`: every scored window of the range.
 
 use std::sync::Arc;
 
@@ -15,14 +15,15 @@ pub const NAME: &str = "detect_anomalies";
 #[user_doc(
     doc_section(label = "Detection functions"),
     description = "Scores every `(service, window)` of `[since, until)` with a baseline model, \
-on the model's window width, most anomalous first: columns `window_start`, `service`, `score` \
+on the model's window width: columns `window_start`, `service`, `score` \
 (as `anomaly_score`), `confidence`, `top_modality` and `evidence` (as `modality_weights`). \
-Windows with no data are not listed. Filter on `score` for alerts, e.g. `WHERE score >= 0.99`.",
+Windows with no data are not listed. Rows come in no particular order (`ORDER BY score DESC`); \
+filter on `score` for alerts, e.g. `WHERE score >= 0.99`.",
     syntax_example = "detect_anomalies(model, since, until)",
     sql_example = r#"```sql
 > SELECT * FROM detect_anomalies('ops', TIMESTAMP '2024-06-03 10:00:00',
                                  TIMESTAMP '2024-06-03 11:00:00')
-  WHERE score >= 0.99 LIMIT 10;
+  WHERE score >= 0.99 ORDER BY score DESC LIMIT 10;
 ```"#,
     argument(
         name = "model",
@@ -53,7 +54,7 @@ impl TableFunctionImpl for DetectAnomalies {
             "SELECT window_start, service, get_field(w, 'score') AS score, \
              get_field(w, 'confidence') AS confidence, \
              get_field(w, 'top_modality') AS top_modality, get_field(w, 'evidence') AS evidence \
-             FROM ({}) ORDER BY get_field(w, 'raw') DESC, service, window_start",
+             FROM ({})",
             scored_windows_sql(&model, &since, &until)
         );
         let plan = plan_sql(NAME, args.session(), &sql)?;

@@ -27,7 +27,7 @@ pub const NAME: &str = "root_cause";
     doc_section(label = "Detection functions"),
     description = "Ranks the services of an incident `[since, until)` as root causes with a \
 baseline model: each service's most anomalous window (as `detect_anomalies` scores it) counts; \
-services that are anomalous (score at least the model's `anomalous` option, default 0.95) and \
+services that are anomalous (score at least the model's `anomalous` option, default 0.99) and \
 not explained by an anomalous service downstream of them in the call graph come first, most \
 anomalous first; then anomalous services that a downstream dependency explains (a caller \
 slowed by its callee), then the rest. The call graph is read from the range's spans (a span's \
@@ -38,7 +38,7 @@ this one, or NULL) and `window_start` (of the worst window).",
     syntax_example = "root_cause(model, since, until)",
     sql_example = r#"```sql
 > SELECT rank, service, score, evidence FROM root_cause('ops',
-      TIMESTAMP '2024-06-03 10:20:00', TIMESTAMP '2024-06-03 10:30:00') LIMIT 3;
+      TIMESTAMP '2024-06-03 10:20:00', TIMESTAMP '2024-06-03 10:30:00') ORDER BY rank LIMIT 3;
 ```"#,
     argument(
         name = "model",
@@ -168,8 +168,12 @@ impl TableProvider for RootCauseTable {
                     evidence.value(i).to_string(),
                     starts.is_valid(i).then(|| starts.value(i)),
                 );
+                // The worst window; of equally bad ones the earliest, whatever the batch order.
+                let worse = |w: &(f64, f64, String, Option<i64>)| {
+                    entry.0 > w.0 || entry.0 == w.0 && entry.3 < w.3
+                };
                 match worst.get_mut(services.value(i)) {
-                    Some(w) if w.0 >= entry.0 => {}
+                    Some(w) if !worse(w) => {}
                     Some(w) => *w = entry,
                     None => {
                         worst.insert(services.value(i).to_string(), entry);
