@@ -23,6 +23,9 @@ pub enum OutFormat {
     Csv,
     Json,
     Parquet,
+    /// Run to the last row and print only the row count (to stderr): times a query without
+    /// the cost of formatting its result.
+    None,
 }
 
 #[derive(clap::Args)]
@@ -134,6 +137,7 @@ enum Printer<W: Write> {
     Table(Vec<datafusion::arrow::array::RecordBatch>),
     Csv(Box<CsvWriter<W>>),
     Json(LineDelimitedWriter<W>),
+    Count(usize),
 }
 
 async fn print(df: DataFrame, format: OutFormat) -> Result<()> {
@@ -144,6 +148,7 @@ async fn print(df: DataFrame, format: OutFormat) -> Result<()> {
         // Parquet goes only to --out, which takes the last statement: earlier ones (a CREATE
         // EXTERNAL TABLE before the query, say) print as tables.
         OutFormat::Table | OutFormat::Parquet => Printer::Table(Vec::new()),
+        OutFormat::None => Printer::Count(0),
         OutFormat::Csv => Printer::Csv(Box::new(CsvWriter::new(stdout.lock()))),
         OutFormat::Json => Printer::Json(LineDelimitedWriter::new(stdout.lock())),
     };
@@ -154,6 +159,7 @@ async fn print(df: DataFrame, format: OutFormat) -> Result<()> {
             Printer::Table(batches) => batches.push(b),
             Printer::Csv(w) => w.write(&b)?,
             Printer::Json(w) => w.write(&b)?,
+            Printer::Count(n) => *n += b.num_rows(),
         }
     }
     pb.finish_and_clear();
@@ -162,6 +168,7 @@ async fn print(df: DataFrame, format: OutFormat) -> Result<()> {
         Printer::Table(batches) => println!("{}", pretty_format_batches(&batches)?),
         Printer::Csv(_) => {}
         Printer::Json(mut w) => w.finish()?,
+        Printer::Count(n) => eprintln!("({n} rows)"),
     }
     std::io::stdout().flush()?;
     Ok(())
@@ -186,7 +193,9 @@ async fn write_to(engine: &Engine, df: DataFrame, format: OutFormat, out: &str) 
         OutFormat::Csv => df.write_csv(url.as_str(), options, None).await?,
         OutFormat::Json => df.write_json(url.as_str(), options, None).await?,
         OutFormat::Parquet => df.write_parquet(url.as_str(), options, None).await?,
-        OutFormat::Table => bail!("--out needs --format csv, json or parquet"),
+        OutFormat::Table | OutFormat::None => {
+            bail!("--out needs --format csv, json or parquet")
+        }
     };
     pb.finish_and_clear();
     // DataFusion answers a write with one row holding the number of rows written.
