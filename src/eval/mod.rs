@@ -1,6 +1,7 @@
 //! `sigfuse eval …`: quality figures of learned functions on labeled data.
 
 pub mod logparse;
+pub mod nab;
 pub mod nezha;
 
 use std::process::ExitCode;
@@ -20,11 +21,14 @@ enum EvalCommand {
     Logparse(logparse::LogparseArgs),
     /// Root-cause ranking on the Nezha dataset's labeled faults: top-1/3/5 accuracy.
     Nezha(nezha::NezhaArgs),
+    /// The Numenta Anomaly Benchmark score (standard profile) on NAB series.
+    Nab(nab::NabArgs),
 }
 
 pub async fn run(config: &EngineConfig, args: EvalArgs) -> Result<ExitCode> {
     match args.what {
         EvalCommand::Logparse(a) => logparse::run(config, a).await,
         EvalCommand::Nezha(a) => nezha::run(config, a).await,
+        EvalCommand::Nab(a) => nab::run(config, a).await,
     }
 }
