@@ -121,9 +121,7 @@ fn to_jsonl(data: &Path, out: &Path) -> Result<BTreeMap<String, Series>> {
         if times.is_empty() {
             continue;
         }
-        let n = ((PROBATION * times.len() as f64) as usize)
-            .min(PROBATION_MAX)
-            .max(1);
+        let n = ((PROBATION * times.len() as f64) as usize).clamp(1, PROBATION_MAX);
         let probation_end = times[n.min(times.len() - 1)];
         series.insert(
             key,
