@@ -242,5 +242,5 @@ fn pct(hits: &[usize; 3], n: usize) -> String {
 }
 
 fn csv_writer(p: &PathBuf) -> Result<csv::Writer<std::fs::File>> {
-    Ok(csv::Writer::from_path(p).with_context(|| format!("creating {}", p.display()))?)
+    csv::Writer::from_path(p).with_context(|| format!("creating {}", p.display()))
 }
