@@ -60,12 +60,12 @@ def search_range(lake):
 # the window formulation of ASOF), DuckDB (time_bucket on TIMESTAMPTZ, ASOF LEFT JOIN).
 
 
-def minute(dialect):
+def minute(dialect, ts="ts"):
     return {
-        "sigfuse": "time_bucket(INTERVAL '1 minute', ts)",
-        "datafusion": "date_bin(INTERVAL '1 minute', ts)",
+        "sigfuse": f"time_bucket(INTERVAL '1 minute', {ts})",
+        "datafusion": f"date_bin(INTERVAL '1 minute', {ts})",
         # DuckDB reads ts as TIMESTAMPTZ_NS, which its time functions do not take.
-        "duckdb": "time_bucket(INTERVAL '1 minute', ts::TIMESTAMPTZ)",
+        "duckdb": f"time_bucket(INTERVAL '1 minute', {ts}::TIMESTAMPTZ)",
     }[dialect]
 
 
@@ -74,11 +74,11 @@ def ts_lit(dialect, v):
     return f"CAST('{v}' AS TIMESTAMPTZ_NS)" if dialect == "duckdb" else f"TIMESTAMP '{v}'"
 
 
-def quantile(dialect, q):
+def quantile(dialect, q, col="duration_ns"):
     """The exact quantile with linear interpolation (PostgreSQL's percentile_cont)."""
     if dialect == "duckdb":
-        return f"quantile_cont(duration_ns, {q})"
-    return f"percentile_cont({q}) WITHIN GROUP (ORDER BY duration_ns)"
+        return f"quantile_cont({col}, {q})"
+    return f"percentile_cont({q}) WITHIN GROUP (ORDER BY {col})"
 
 
 def windows_sql(dialect):
@@ -93,6 +93,7 @@ def windows_sql(dialect):
         last = "arg_max(value, ts)"
         metric = "list(struct_pack(name := name, mean := mean, min := min, max := max, last := last, samples := samples) ORDER BY name)"
         kind = "list(struct_pack(kind := kind, count := n) ORDER BY kind)"
+        callees = "list(struct_pack(service := callee, calls := n) ORDER BY callee)"
     else:
         # DataFusion 55.0's array_agg(struct ORDER BY …) runs out of memory here (it took
         # > 6 GB on this lake); sorting the aggregated list gives the same answer, as the name
@@ -100,6 +101,7 @@ def windows_sql(dialect):
         last = "last_value(value ORDER BY ts)"
         metric = "array_sort(array_agg(named_struct('name', name, 'mean', mean, 'min', min, 'max', max, 'last', last, 'samples', samples)))"
         kind = "array_sort(array_agg(named_struct('kind', kind, 'count', n)))"
+        callees = "array_sort(array_agg(named_struct('service', callee, 'calls', n)))"
     return f"""
 WITH l AS (SELECT service, {m} AS window_start, count(*) AS log_lines, {sev}
            FROM logs GROUP BY 1, 2),
@@ -109,6 +111,19 @@ s AS (SELECT service, {m} AS window_start, count(*) AS spans,
              {q['0.5']} / 1e6 AS latency_p50_ms, {q['0.95']} / 1e6 AS latency_p95_ms,
              {q['0.99']} / 1e6 AS latency_p99_ms
       FROM spans GROUP BY 1, 2),
+c AS (SELECT p.service AS caller, ch.service AS callee, {minute(dialect, "ch.ts")} AS window_start,
+             p.duration_ns - ch.duration_ns AS gap_ns
+      FROM spans ch JOIN (SELECT trace_id, span_id, service, duration_ns FROM spans) p
+        ON ch.trace_id = p.trace_id AND ch.parent_span_id = p.span_id
+      WHERE ch.service <> p.service),
+oc AS (SELECT caller AS service, window_start, {callees} AS span_callees
+       FROM (SELECT caller, callee, window_start, count(*) AS n FROM c GROUP BY caller, callee, window_start)
+       GROUP BY caller, window_start),
+ig AS (SELECT callee AS service, window_start, {quantile(dialect, "0.5", "gap_ns")} / 1e6 AS span_inbound_gap_ms
+       FROM c GROUP BY callee, window_start),
+s2 AS (SELECT s.*, oc.span_callees, ig.span_inbound_gap_ms FROM s
+       LEFT JOIN oc ON s.service = oc.service AND s.window_start = oc.window_start
+       LEFT JOIN ig ON s.service = ig.service AND s.window_start = ig.window_start),
 m1 AS (SELECT service, {m} AS window_start, name, avg(value) AS mean, min(value) AS min,
               max(value) AS max, {last} AS last, count(*) AS samples
        FROM metrics GROUP BY 1, 2, 3),
@@ -119,8 +134,8 @@ e AS (SELECT service, window_start, sum(n) AS events, {kind} AS event_kinds
       FROM e1 GROUP BY service, window_start),
 j1 AS (SELECT coalesce(l.service, s.service) AS service, coalesce(l.window_start, s.window_start) AS window_start,
               l.log_lines, {lcols}, s.spans, s.span_errors, s.latency_mean_ms, s.latency_p50_ms,
-              s.latency_p95_ms, s.latency_p99_ms
-       FROM l FULL JOIN s ON l.service = s.service AND l.window_start = s.window_start),
+              s.latency_p95_ms, s.latency_p99_ms, s.span_inbound_gap_ms, s.span_callees
+       FROM l FULL JOIN s2 AS s ON l.service = s.service AND l.window_start = s.window_start),
 j2 AS (SELECT coalesce(j1.service, m.service) AS service, coalesce(j1.window_start, m.window_start) AS window_start,
               j1.* EXCLUDE (service, window_start), m.metric_samples, m.metrics
        FROM j1 FULL JOIN m ON j1.service = m.service AND j1.window_start = m.window_start)
@@ -129,7 +144,7 @@ SELECT coalesce(j2.service, e.service) AS service,
        coalesce(j2.window_start, e.window_start) + INTERVAL '1 minute' AS window_end,
        log_lines, {lnames}, spans, span_errors, CAST(span_errors AS DOUBLE) / spans AS error_ratio,
        latency_mean_ms, latency_p50_ms, latency_p95_ms, latency_p99_ms,
-       metric_samples, metrics, e.events, e.event_kinds
+       span_inbound_gap_ms, span_callees, metric_samples, metrics, e.events, e.event_kinds
 FROM j2 FULL JOIN e ON j2.service = e.service AND j2.window_start = e.window_start"""
 
 
@@ -215,6 +230,29 @@ def polars_query(query, lake):
             (d.mean() / 1e6).alias("latency_mean_ms"),
             *[(d.quantile(q, "linear") / 1e6).alias(f"latency_p{n}_ms") for q, n in ((0.5, 50), (0.95, 95), (0.99, 99))],
         )
+        # Calls across services: a child span joined with its parent (trace_id, parent_span_id).
+        parent = scan("spans").select(
+            "trace_id", pl.col("span_id").alias("parent_span_id"),
+            pl.col("service").alias("caller"), pl.col("duration_ns").alias("parent_ns"),
+        )
+        c = (
+            scan("spans")
+            .select("trace_id", "parent_span_id", pl.col("service").alias("callee"), ws, "duration_ns")
+            .join(parent, on=["trace_id", "parent_span_id"], how="inner")
+            .filter(pl.col("callee") != pl.col("caller"))
+            .with_columns((pl.col("parent_ns") - pl.col("duration_ns")).alias("gap_ns"))
+        )
+        oc = (
+            c.group_by("caller", "window_start", "callee")
+            .agg(pl.len().alias("calls"))
+            .group_by("caller", "window_start")
+            .agg(pl.struct(pl.col("callee").alias("service"), "calls").sort_by("callee").alias("span_callees"))
+            .rename({"caller": "service"})
+        )
+        ig = c.group_by(pl.col("callee").alias("service"), "window_start").agg(
+            (pl.col("gap_ns").quantile(0.5, "linear") / 1e6).alias("span_inbound_gap_ms")
+        )
+        s = s.join(oc, on=key, how="left").join(ig, on=key, how="left")
         v = pl.col("value")
         m = (
             scan("metrics")
@@ -248,7 +286,7 @@ def polars_query(query, lake):
             "log_lines", *cols, "spans", "span_errors",
             (pl.col("span_errors") / pl.col("spans")).alias("error_ratio"),
             "latency_mean_ms", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
-            "metric_samples", "metrics", "events", "event_kinds",
+            "span_inbound_gap_ms", "span_callees", "metric_samples", "metrics", "events", "event_kinds",
         )
     if query == "q4_asof":
         s = scan("spans").filter(pl.col("status") == "ERROR").select("ts", "service", "host").sort("ts")

@@ -169,6 +169,14 @@ impl SignalWindows {
         // aggregated list is several times faster than `array_agg(… ORDER BY …)`, which keeps
         // an ordering column per value and merges them; the name (kind) leads the struct and
         // is unique in its group, so the order is the same.
+        //
+        // Calls across services (`c`: a child span joined with its parent) feed both
+        // `span_callees` (per caller) and `span_inbound_gap_ms` (per callee). DataFusion inlines
+        // a CTE at each use, so both come from one grouping-sets aggregate over `c` (the set
+        // without `caller` is the callee's inbound side; `caller` is never NULL in `c`), and
+        // the self-join runs once: on the same lake 1.0 s -> 0.62 s for the whole query. The
+        // explicit `parent_span_id IS NOT NULL` (root spans never match) lets the planner
+        // build one shared hash table instead of repartitioning both sides: -> 0.55 s.
         format!(
             "WITH \
              l AS (SELECT service, window_start, count(*) AS log_lines, {sev} \
@@ -184,17 +192,16 @@ impl SignalWindows {
                    p.duration_ns - ch.duration_ns AS gap_ns \
                    FROM {sw} ch JOIN (SELECT trace_id, span_id, service, duration_ns FROM {spans} WHERE true{range}) p \
                    ON ch.trace_id = p.trace_id AND ch.parent_span_id = p.span_id \
-                   WHERE ch.service <> p.service), \
-             oc AS (SELECT caller AS service, window_start, \
-                    array_sort(array_agg(named_struct('service', callee, 'calls', n)), 'ASC', 'NULLS LAST') AS span_callees \
-                    FROM (SELECT caller, callee, window_start, count(*) AS n FROM c GROUP BY caller, callee, window_start) \
-                    GROUP BY caller, window_start), \
-             ig AS (SELECT callee AS service, window_start, \
-                    percentile_cont(0.5) WITHIN GROUP (ORDER BY gap_ns) / 1e6 AS span_inbound_gap_ms \
-                    FROM c GROUP BY callee, window_start), \
-             s2 AS (SELECT s.*, oc.span_callees, ig.span_inbound_gap_ms FROM s \
-                    LEFT JOIN oc ON s.service = oc.service AND s.window_start = oc.window_start \
-                    LEFT JOIN ig ON s.service = ig.service AND s.window_start = ig.window_start), \
+                   WHERE ch.parent_span_id IS NOT NULL AND ch.service <> p.service), \
+             cg AS (SELECT caller, callee, window_start, count(*) AS n, \
+                    percentile_cont(0.5) WITHIN GROUP (ORDER BY gap_ns) AS gap_ns \
+                    FROM c GROUP BY GROUPING SETS ((caller, callee, window_start), (callee, window_start))), \
+             io AS (SELECT coalesce(caller, callee) AS service, window_start, \
+                    array_sort(array_agg(named_struct('service', callee, 'calls', n)) FILTER (WHERE caller IS NOT NULL), 'ASC', 'NULLS LAST') AS span_callees, \
+                    max(gap_ns) FILTER (WHERE caller IS NULL) / 1e6 AS span_inbound_gap_ms \
+                    FROM cg GROUP BY coalesce(caller, callee), window_start), \
+             s2 AS (SELECT s.*, io.span_callees, io.span_inbound_gap_ms FROM s \
+                    LEFT JOIN io ON s.service = io.service AND s.window_start = io.window_start), \
              m1 AS (SELECT service, window_start, name, avg(value) AS mean, min(value) AS min, \
                     max(value) AS max, last_value(value ORDER BY ts) AS last, count(*) AS samples \
                     FROM {mw} GROUP BY service, window_start, name), \
