@@ -226,12 +226,99 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
         total.0,
         pct(&total.1, total.0)
     )?;
+    let threshold = model.metrics["anomalous"].as_f64().unwrap_or(0.99);
+    let d = window_detection(&engine, &cases, threshold).await?;
+    writeln!(
+        stdout,
+        "detection (a minute is flagged when any service scores >= {threshold}): precision {:.3} \
+         recall {:.3} F1 {:.3} ({} windows, {} in faults, {} flagged)",
+        d.precision(),
+        d.recall(),
+        d.f1(),
+        d.windows,
+        d.positive,
+        d.flagged
+    )?;
     eprintln!(
         "root_cause: {} cases in {elapsed:.1} s ({:.0} ms each)",
         total.0,
         elapsed * 1e3 / total.0 as f64
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Window-level detection counts.
+struct Detection {
+    windows: usize,
+    positive: usize,
+    flagged: usize,
+    hits: usize,
+}
+
+impl Detection {
+    fn precision(&self) -> f64 {
+        self.hits as f64 / self.flagged.max(1) as f64
+    }
+    fn recall(&self) -> f64 {
+        self.hits as f64 / self.positive.max(1) as f64
+    }
+    fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
+}
+
+/// System-level detection on one-minute windows over the labeled days: a window is flagged
+/// when `detect_anomalies` gives any service a score of at least `threshold`, and is positive
+/// when it overlaps a fault's three minutes.
+async fn window_detection(engine: &Engine, cases: &[Case], threshold: f64) -> Result<Detection> {
+    let minute = 60_000_000_000_i64;
+    let mut faults = Vec::new();
+    for c in cases {
+        let t = chrono::DateTime::parse_from_rfc3339(&c.inject_time)
+            .with_context(|| format!("bad inject_time {}", c.inject_time))?;
+        let t = t.timestamp_nanos_opt().unwrap_or_default();
+        faults.push((t, t + 3 * minute));
+    }
+    let days: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.day.as_str()).collect();
+    let mut d = Detection {
+        windows: 0,
+        positive: 0,
+        flagged: 0,
+        hits: 0,
+    };
+    for day in days {
+        let sql = format!(
+            "SELECT CAST(window_start AS BIGINT), max(score) FROM detect_anomalies('{MODEL}', \
+             TIMESTAMP '{day} 00:00:00', TIMESTAMP '{day} 00:00:00' + INTERVAL '1 day') \
+             GROUP BY window_start"
+        );
+        for b in engine.sql(&sql).await?.collect().await? {
+            let w = cast(b.column(0), &DataType::Int64)?;
+            let w = w.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+            let s = cast(b.column(1), &DataType::Float64)?;
+            let s = s.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+            for i in 0..b.num_rows() {
+                if w.is_null(i) || s.is_null(i) {
+                    continue;
+                }
+                let start = w.value(i);
+                let positive = faults
+                    .iter()
+                    .any(|(a, b)| start < *b && start + minute > *a);
+                let flagged = s.value(i) >= threshold;
+                d.windows += 1;
+                d.positive += usize::from(positive);
+                d.flagged += usize::from(flagged);
+                d.hits += usize::from(positive && flagged);
+            }
+        }
+    }
+    Ok(d)
 }
 
 fn pct(hits: &[usize; 3], n: usize) -> String {
