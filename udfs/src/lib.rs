@@ -60,7 +60,7 @@ pub fn table_functions(
 ) -> Vec<(&'static str, Arc<dyn TableFunctionImpl>, Documentation)> {
     let windows = time::signal_windows::SignalWindows::new(tables.clone());
     let detect = detect::detect_anomalies::DetectAnomalies::new(Arc::clone(&models.detectors));
-    let root = detect::root_cause::RootCause::new(Arc::clone(&models.detectors), tables[1].clone());
+    let root = detect::root_cause::RootCause::new(Arc::clone(&models.detectors));
     let doc = |d: Option<&Documentation>| d.cloned().expect("table functions have #[user_doc]");
     vec![
         (
@@ -77,10 +77,9 @@ pub fn table_functions(
         ),
         (
             detect::root_cause::NAME,
-            Arc::new(detect::root_cause::RootCause::new(
-                Arc::clone(&models.detectors),
-                tables[1].clone(),
-            )),
+            Arc::new(detect::root_cause::RootCause::new(Arc::clone(
+                &models.detectors,
+            ))),
             doc(root.documentation()),
         ),
     ]

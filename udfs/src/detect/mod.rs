@@ -372,8 +372,8 @@ pub(crate) fn incident_args(
     Ok((model, bound(&exprs[1])?, bound(&exprs[2])?))
 }
 
-/// Every scored window of `[since, until)`: `(window_start, service, w)` with `w` the struct of
-/// `modality_weights`, windows without data left out.
+/// Every scored window of `[since, until)`: `(window_start, service, w, span_callees)` with `w`
+/// the struct of `modality_weights`, windows without data left out.
 pub(crate) fn scored_windows_sql(model: &LoadedModel, since: &str, until: &str) -> String {
     let ns = model.model.options.window_ns;
     let width = format!(
@@ -382,8 +382,8 @@ pub(crate) fn scored_windows_sql(model: &LoadedModel, since: &str, until: &str) 
         ns % 1_000_000_000
     );
     format!(
-        "SELECT window_start, service, w FROM (SELECT window_start, service, \
-         modality_weights('{name}', named_struct({columns})) AS w \
+        "SELECT window_start, service, w, span_callees FROM (SELECT window_start, service, \
+         span_callees, modality_weights('{name}', named_struct({columns})) AS w \
          FROM signal_windows({width}, {width}, {since}, {until})) WHERE w IS NOT NULL",
         name = model.name.replace('\'', "''"),
         columns = FEATURE_COLUMNS

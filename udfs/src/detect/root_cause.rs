@@ -30,7 +30,7 @@ baseline model: each service's most anomalous window (as `detect_anomalies` scor
 services that are anomalous (score at least the model's `anomalous` option, default 0.99) and \
 not explained by an anomalous service downstream of them in the call graph come first, most \
 anomalous first; then anomalous services that a downstream dependency explains (a caller \
-slowed by its callee), then the rest. The call graph is read from the range's spans (a span's \
+slowed by its callee), then the rest. The call graph is the windows' `span_callees` (a span's \
 service calls its child spans' services); without spans services rank by score alone. Columns: \
 `rank` (1 = most likely), `service`, `score`, `evidence` (the modality, feature, value and \
 training median that drove the score), `explained_by` (the downstream service that explains \
@@ -50,16 +50,11 @@ this one, or NULL) and `window_start` (of the worst window).",
 #[derive(Debug)]
 pub struct RootCause {
     detectors: Arc<Detectors>,
-    spans_table: String,
 }
 
 impl RootCause {
-    /// `spans_table` is where the call graph is read from.
-    pub fn new(detectors: Arc<Detectors>, spans_table: String) -> Self {
-        Self {
-            detectors,
-            spans_table,
-        }
+    pub fn new(detectors: Arc<Detectors>) -> Self {
+        Self { detectors }
     }
 
     pub fn documentation(&self) -> Option<&Documentation> {
@@ -75,20 +70,7 @@ impl TableFunctionImpl for RootCause {
             args.session(),
             &scored_windows_sql(&model, &since, &until),
         )?;
-        let edges = format!(
-            "SELECT DISTINCT p.service AS caller, c.service AS callee \
-             FROM {spans} c JOIN {spans} p \
-               ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id \
-             WHERE c.ts >= {since} AND c.ts < {until} AND p.ts < {until} \
-               AND c.service <> p.service",
-            spans = self.spans_table
-        );
-        let edges = plan_sql(NAME, args.session(), &edges)?;
-        Ok(Arc::new(RootCauseTable {
-            model,
-            windows,
-            edges,
-        }))
+        Ok(Arc::new(RootCauseTable { model, windows }))
     }
 }
 
@@ -96,8 +78,8 @@ impl TableFunctionImpl for RootCause {
 #[derive(Debug)]
 struct RootCauseTable {
     model: Arc<LoadedModel>,
+    /// Scored windows with their `span_callees` (the call graph).
     windows: LogicalPlan,
-    edges: LogicalPlan,
 }
 
 fn schema() -> SchemaRef {
@@ -113,6 +95,36 @@ fn schema() -> SchemaRef {
             true,
         ),
     ]))
+}
+
+/// The call-graph edges `(service, callee)` of a batch of scored windows: column 1 the
+/// service, column 3 `span_callees` (a list of `{service, calls}`).
+fn callees(
+    batch: &RecordBatch,
+    out: &mut std::collections::BTreeSet<(String, String)>,
+) -> Result<()> {
+    let services = datafusion::arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
+    let services = services.as_string::<i32>();
+    let Some(list) = batch.column(3).as_list_opt::<i32>() else {
+        return Ok(());
+    };
+    let Some(items) = list.values().as_struct_opt() else {
+        return Ok(());
+    };
+    let callee = datafusion::arrow::compute::cast(items.column(0), &DataType::Utf8)?;
+    let callee = callee.as_string::<i32>();
+    let offsets = list.value_offsets();
+    for i in 0..batch.num_rows() {
+        if services.is_null(i) || list.is_null(i) {
+            continue;
+        }
+        for j in offsets[i] as usize..offsets[i + 1] as usize {
+            if callee.is_valid(j) {
+                out.insert((services.value(i).to_string(), callee.value(j).to_string()));
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn run(state: &dyn Session, plan: &LogicalPlan) -> Result<Vec<RecordBatch>> {
@@ -139,7 +151,9 @@ impl TableProvider for RootCauseTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         // Per service, its worst window: (raw, score, evidence, window_start).
         let mut worst: BTreeMap<String, (f64, f64, String, Option<i64>)> = BTreeMap::new();
+        let mut edges: std::collections::BTreeSet<(String, String)> = Default::default();
         for batch in run(state, &self.windows).await? {
+            callees(&batch, &mut edges)?;
             let starts = datafusion::arrow::compute::cast(
                 batch.column(0),
                 &DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
@@ -181,17 +195,7 @@ impl TableProvider for RootCauseTable {
                 }
             }
         }
-        let mut edges = Vec::new();
-        for batch in run(state, &self.edges).await? {
-            let caller = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
-            let callee = datafusion::arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
-            let (caller, callee) = (caller.as_string::<i32>(), callee.as_string::<i32>());
-            for i in 0..batch.num_rows() {
-                if caller.is_valid(i) && callee.is_valid(i) {
-                    edges.push((caller.value(i).to_string(), callee.value(i).to_string()));
-                }
-            }
-        }
+        let edges: Vec<(String, String)> = edges.into_iter().collect();
         let mut starts = BTreeMap::new();
         let candidates: Vec<Candidate> = worst
             .into_iter()
