@@ -356,6 +356,16 @@ fn model_statement(grants: &Grants, client: &impl ClientInfo, sql: &str) -> PgWi
     ))
 }
 
+/// `SHOW MODELS` (any case and spacing, an optional `;`).
+fn is_show_models(sql: &str) -> bool {
+    let words: Vec<&str> = sql
+        .trim()
+        .trim_end_matches(';')
+        .split_whitespace()
+        .collect();
+    matches!(words.as_slice(), [a, b] if a.eq_ignore_ascii_case("show") && b.eq_ignore_ascii_case("models"))
+}
+
 fn engine_error(e: &datafusion::common::DataFusionError) -> PgWireError {
     let (code, message) = crate::sqlstate::sqlstate(e);
     user_error(code, message)
@@ -429,6 +439,12 @@ impl SimpleQueryHandler for Session {
             };
             return run_model_statement(engine, &user, query).await;
         }
+        // `SHOW MODELS` is a query of `sigfuse.models`, open to every role.
+        let query = if is_show_models(query) {
+            sigfuse_engine::models::SHOW_MODELS_SQL
+        } else {
+            query
+        };
         // ASOF joins become the nested-join form the engine plans (sigfuse_engine::asof::sql);
         // the handler parses the text again and hands `statement.to_string()` on, which keeps it.
         let rewritten = sigfuse_engine::asof::rewrite_sql(query);

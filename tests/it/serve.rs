@@ -406,6 +406,15 @@ async fn passwords_roles_and_least_privilege() {
         .unwrap()
         .get(0);
     assert!(n > 0);
+    let shown = ana.simple_query("show models;").await.unwrap();
+    let rows: Vec<_> = shown
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some((r.get(0), r.get(1), r.get(2))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rows, [(Some("m"), Some("baseline"), Some("1"))]);
     let e = root
         .query("CREATE MODEL m KIND baseline AS SELECT 1", &[])
         .await
