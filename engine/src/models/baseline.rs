@@ -136,28 +136,23 @@ pub(super) async fn train(
     Ok((model, metrics))
 }
 
-/// Loads the active version of every baseline model into `detectors` (and drops the ones the
-/// lake no longer has); returns their names.
-pub async fn load_all(lake: &Lake, detectors: &Detectors) -> Result<Vec<(String, u64)>> {
-    let mut loaded = Vec::new();
+/// Loads every baseline model among the models' `active` versions into `detectors` (and drops
+/// the ones the lake no longer has); returns their names and versions.
+pub async fn load_all(
+    lake: &Lake,
+    active: &[registry::Manifest],
+    detectors: &Detectors,
+) -> Result<Vec<(String, u64)>> {
     let mut models = Vec::new();
-    for name in registry::names(lake).await? {
-        let Some(v) = registry::active_version(lake, &name).await? else {
-            continue;
-        };
-        match registry::read_manifest(lake, &name, v).await? {
-            Some(m) if m.kind == baseline::KIND => {
-                let state = registry::read_state(lake, &name, v).await?;
-                models.push((
-                    name.clone(),
-                    v,
-                    Baseline::load_state(&state).map_err(model_err)?,
-                ));
-                loaded.push((name, v));
-            }
-            _ => {}
-        }
+    for m in active.iter().filter(|m| m.kind == baseline::KIND) {
+        let state = registry::read_state(lake, &m.name, m.version).await?;
+        models.push((
+            m.name.clone(),
+            m.version,
+            Baseline::load_state(&state).map_err(model_err)?,
+        ));
     }
+    let loaded = models.iter().map(|(n, v, _)| (n.clone(), *v)).collect();
     detectors.replace_all(models);
     Ok(loaded)
 }

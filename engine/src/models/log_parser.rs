@@ -53,32 +53,26 @@ pub(super) async fn train(
     Ok((miner, metrics))
 }
 
-/// Loads the log parser created last (the active version of each model, the newest by
+/// Loads the log parser created last (among the models' `active` versions, the newest by
 /// creation time) into `parser`; its name and version, or `None` when the lake has none (the
 /// functions then mine online).
-pub async fn load_latest(lake: &Lake, parser: &LogParser) -> Result<Option<(String, u64)>> {
-    let mut best: Option<(String, u64, String)> = None; // (created_at, version, name)
-    for name in registry::names(lake).await? {
-        let Some(v) = registry::active_version(lake, &name).await? else {
-            continue;
-        };
-        let Some(m) = registry::read_manifest(lake, &name, v).await? else {
-            continue;
-        };
-        if m.kind != logparse::KIND {
-            continue;
-        }
-        let key = (m.created_at.clone(), v, name.clone());
-        if best.as_ref().is_none_or(|b| key > *b) {
-            best = Some(key);
-        }
-    }
-    let Some((_, version, name)) = best else {
+pub async fn load_latest(
+    lake: &Lake,
+    active: &[registry::Manifest],
+    parser: &LogParser,
+) -> Result<Option<(String, u64)>> {
+    let best = active
+        .iter()
+        .filter(|m| m.kind == logparse::KIND)
+        .max_by(|a, b| {
+            (&a.created_at, a.version, &a.name).cmp(&(&b.created_at, b.version, &b.name))
+        });
+    let Some(m) = best else {
         parser.set_online();
         return Ok(None);
     };
-    let miner =
-        Miner::load_state(&registry::read_state(lake, &name, version).await?).map_err(model_err)?;
-    parser.set_model(miner, &name, version);
-    Ok(Some((name, version)))
+    let miner = Miner::load_state(&registry::read_state(lake, &m.name, m.version).await?)
+        .map_err(model_err)?;
+    parser.set_model(miner, &m.name, m.version);
+    Ok(Some((m.name.clone(), m.version)))
 }

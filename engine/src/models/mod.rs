@@ -109,8 +109,9 @@ pub async fn create_model(
 /// Loads the active version of every model into the session's functions: the newest log
 /// parser, and every baseline model by name.
 pub async fn load_all(lake: &Lake, handles: &ModelHandles) -> Result<Option<(String, u64)>> {
-    baseline::load_all(lake, &handles.detectors).await?;
-    log_parser::load_latest(lake, &handles.log_parser).await
+    let active = registry::active(lake).await?;
+    baseline::load_all(lake, &active, &handles.detectors).await?;
+    log_parser::load_latest(lake, &active, &handles.log_parser).await
 }
 
 /// `DROP MODEL [IF EXISTS] name`.

@@ -95,25 +95,36 @@ pub async fn names(lake: &Lake) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// The versions of model `name` that have a manifest, ascending.
-pub async fn versions(lake: &Lake, name: &str) -> Result<Vec<u64>> {
+/// The manifests of model `name`'s versions, by ascending version (a version without a
+/// manifest is skipped: half written).
+async fn manifests(lake: &Lake, name: &str) -> Result<Vec<Manifest>> {
     let listing = lake
         .store()
         .list_with_delimiter(Some(&lake.path(&format!("{MODELS_DIR}/{name}"))))
         .await
         .map_err(store_err)?;
-    let mut out = Vec::new();
-    for v in listing
+    let mut versions: Vec<u64> = listing
         .common_prefixes
         .iter()
         .filter_map(|p| p.filename().and_then(|f| f.parse::<u64>().ok()))
-    {
-        if read_manifest(lake, name, v).await?.is_some() {
-            out.push(v);
+        .collect();
+    versions.sort_unstable();
+    let mut out = Vec::new();
+    for v in versions {
+        if let Some(m) = read_manifest(lake, name, v).await? {
+            out.push(m);
         }
     }
-    out.sort_unstable();
     Ok(out)
+}
+
+/// The versions of model `name` that have a manifest, ascending.
+pub async fn versions(lake: &Lake, name: &str) -> Result<Vec<u64>> {
+    Ok(manifests(lake, name)
+        .await?
+        .iter()
+        .map(|m| m.version)
+        .collect())
 }
 
 pub async fn read_manifest(lake: &Lake, name: &str, version: u64) -> Result<Option<Manifest>> {
@@ -150,17 +161,16 @@ struct Active {
     version: u64,
 }
 
-/// The version in use: the one `ALTER MODEL … SET VERSION` chose, else the newest; `None`
-/// when the model does not exist.
-pub async fn active_version(lake: &Lake, name: &str) -> Result<Option<u64>> {
-    let all = versions(lake, name).await?;
+/// The version in use among `versions` (ascending): the one `ALTER MODEL … SET VERSION`
+/// chose, else the newest; `None` when there is none.
+async fn active_of(lake: &Lake, name: &str, versions: &[u64]) -> Result<Option<u64>> {
     if let Some(bytes) = read(lake.store(), &file(lake, name, "active.json")).await?
         && let Ok(a) = serde_json::from_slice::<Active>(&bytes)
-        && all.contains(&a.version)
+        && versions.contains(&a.version)
     {
         return Ok(Some(a.version));
     }
-    Ok(all.last().copied())
+    Ok(versions.last().copied())
 }
 
 /// The version the next `CREATE MODEL name` writes.
@@ -243,14 +253,24 @@ pub async fn drop_model(lake: &Lake, name: &str) -> Result<bool> {
 pub async fn list(lake: &Lake) -> Result<Vec<(Manifest, bool)>> {
     let mut out = Vec::new();
     for name in names(lake).await? {
-        let active = active_version(lake, &name).await?;
-        for v in versions(lake, &name).await? {
-            if let Some(m) = read_manifest(lake, &name, v).await? {
-                out.push((m, Some(v) == active));
-            }
-        }
+        let all = manifests(lake, &name).await?;
+        let versions: Vec<u64> = all.iter().map(|m| m.version).collect();
+        let active = active_of(lake, &name, &versions).await?;
+        out.extend(all.into_iter().map(|m| {
+            let is_active = Some(m.version) == active;
+            (m, is_active)
+        }));
     }
     Ok(out)
+}
+
+/// The active version's manifest of every model.
+pub async fn active(lake: &Lake) -> Result<Vec<Manifest>> {
+    Ok(list(lake)
+        .await?
+        .into_iter()
+        .filter_map(|(m, active)| active.then_some(m))
+        .collect())
 }
 
 /// `sigfuse.models`: one row per model version, read from the lake when scanned.

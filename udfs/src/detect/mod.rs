@@ -94,10 +94,6 @@ impl Detectors {
         }
     }
 
-    pub fn remove(&self, name: &str) {
-        self.models.write().expect("detector lock").remove(name);
-    }
-
     /// The model named `name`; a planning error naming the known ones otherwise.
     pub fn get(&self, who: &str, name: &str) -> Result<Arc<LoadedModel>> {
         let models = self.models.read().expect("detector lock");
@@ -255,11 +251,12 @@ pub fn windows(who: &str, fields: &[FieldRef], columns: &[ArrayRef]) -> Result<V
                 }
             }
             ColumnRole::Number(m) => {
+                let name = name.to_ascii_lowercase();
                 let v = cast(column, &DataType::Float64)?;
                 let v = v.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
                 for (i, w) in out.iter_mut().enumerate() {
                     if v.is_valid(i) {
-                        w.add(m, name.to_ascii_lowercase(), v.value(i));
+                        w.add(m, name.as_str(), v.value(i));
                     }
                 }
             }
