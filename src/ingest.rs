@@ -15,7 +15,7 @@ pub struct IngestArgs {
     /// Table to fill (needed for jsonl, csv and parquet).
     #[arg(long, value_parser = parse_table)]
     table: Option<SignalKind>,
-    /// otlp-json, jsonl, csv, parquet, or nezha (a whole Nezha dataset folder).
+    /// otlp-json, jsonl, csv, parquet, nezha (a Nezha dataset folder) or petshop (a PetShop dataset or scenario folder).
     #[arg(long, value_parser = |s: &str| s.parse::<Format>())]
     format: Format,
     /// Take a canonical column from a differently named source field: `--map body=message`.
@@ -27,7 +27,7 @@ pub struct IngestArgs {
     /// Arrow data buffered before files are written: bounds memory; larger gives fewer files.
     #[arg(long, default_value_t = 128)]
     buffer_mb: usize,
-    /// Files (or, for nezha, folders), as paths or URLs.
+    /// Files (or, for nezha and petshop, folders), as paths or URLs.
     #[arg(required = true)]
     sources: Vec<String>,
 }

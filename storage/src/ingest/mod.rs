@@ -7,6 +7,7 @@
 //! | `parquet` | any schema, columns mapped by name | the one given |
 //! | `otlp-json` | OpenTelemetry collector file exporter: an `Export{Logs,Trace,Metrics}ServiceRequest` per line | from the record, or the one given |
 //! | `nezha` | a Nezha dataset folder (`rca_data/`, `construct_data/`) | logs, spans, metrics; fault lists go to `_labels/` |
+//! | `petshop` | a PetShop dataset or scenario folder (`noissue/`, `train/`, `test/`) | metrics; issue targets go to `_labels/` |
 //!
 //! The pipeline per source: an adapter parses on a blocking thread into a [`RowOut`]; the async
 //! side writes batches with one [`SignalWriter`] per table and rejects to
@@ -33,6 +34,7 @@ mod nezha;
 mod otlp;
 mod out;
 mod parquet;
+pub mod petshop;
 mod source;
 mod time;
 
@@ -68,6 +70,7 @@ pub enum Format {
     Csv,
     Parquet,
     Nezha,
+    Petshop,
 }
 
 impl FromStr for Format {
@@ -79,9 +82,10 @@ impl FromStr for Format {
             "csv" => Self::Csv,
             "parquet" => Self::Parquet,
             "nezha" => Self::Nezha,
+            "petshop" => Self::Petshop,
             other => {
                 return Err(format!(
-                    "unknown format {other:?}; use otlp-json, jsonl, csv, parquet or nezha"
+                    "unknown format {other:?}; use otlp-json, jsonl, csv, parquet, nezha or petshop"
                 ));
             }
         })
@@ -141,7 +145,7 @@ pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
 /// Resolves the sources of an ingest: folders for `nezha`, files otherwise.
 pub async fn resolve(format: Format, location: &str) -> Result<Vec<SourceFile>> {
     match format {
-        Format::Nezha => SourceFile::list_folder(location).await,
+        Format::Nezha | Format::Petshop => SourceFile::list_folder(location).await,
         _ => Ok(vec![SourceFile::open(location).await?]),
     }
 }
@@ -154,8 +158,11 @@ fn validate(options: &IngestOptions) -> Result<()> {
                 options.format
             )
         }
-        (Format::Nezha, Some(t)) => plan_err!("--format nezha fills every table; drop --table {t}"),
-        (Format::OtlpJson | Format::Nezha, _) if !options.map.is_empty() => {
+        (Format::Nezha | Format::Petshop, Some(t)) => plan_err!(
+            "--format {:?} fills its tables itself; drop --table {t}",
+            options.format
+        ),
+        (Format::OtlpJson | Format::Nezha | Format::Petshop, _) if !options.map.is_empty() => {
             plan_err!(
                 "--map applies to jsonl, csv and parquet; {:?} has a fixed mapping",
                 options.format
@@ -174,7 +181,7 @@ async fn fingerprint(options: &IngestOptions, files: &[SourceFile]) -> Result<St
         options.format, options.table, options.map
     ));
     for f in files {
-        if options.format == Format::Nezha {
+        if matches!(options.format, Format::Nezha | Format::Petshop) {
             // Folder layouts: the relative path is part of the content.
             h.update(f.path.filename().unwrap_or_default());
         }
@@ -222,9 +229,9 @@ pub async fn ingest(
             &source_name,
             parse_options
                 .table
-                .filter(|_| parse_options.format != Format::Nezha),
+                .filter(|_| !matches!(parse_options.format, Format::Nezha | Format::Petshop)),
         );
-        parse(&parse_options, &files, &runtime, &mut out)?;
+        parse(&parse_options, &source_name, &files, &runtime, &mut out)?;
         out.finish()
     });
 
@@ -329,12 +336,14 @@ pub async fn ingest(
 
 fn parse(
     options: &IngestOptions,
+    location: &str,
     files: &[SourceFile],
     runtime: &tokio::runtime::Handle,
     out: &mut RowOut,
 ) -> Result<()> {
     match options.format {
         Format::Nezha => return nezha::read(files, runtime, out),
+        Format::Petshop => return petshop::read(location, files, runtime, out),
         Format::OtlpJson => {
             for f in files {
                 out.set_source(&f.name);
@@ -353,7 +362,7 @@ fn parse(
             Format::Jsonl => jsonl::read(reader, &map, out)?,
             Format::Csv => csv::read(reader, &map, out)?,
             Format::Parquet => parquet::read(reader, &map, out)?,
-            Format::OtlpJson | Format::Nezha => unreachable!("handled above"),
+            Format::OtlpJson | Format::Nezha | Format::Petshop => unreachable!("handled above"),
         }
     }
     Ok(())
