@@ -35,9 +35,12 @@ pub use models::{Command, CreateModel, ModelReport, split_commands};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
-use datafusion::common::Result;
 use datafusion::common::config::ExtensionOptions;
+use datafusion::common::{DataFusionError, Result, plan_err};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::SQLOptions;
@@ -207,8 +210,52 @@ impl Engine {
 
     /// Runs `CREATE MODEL` as `creator` and switches the functions to the new version.
     pub async fn create_model(&self, cm: &CreateModel, creator: &str) -> Result<ModelReport> {
+        let call_graph = match cm.options.get(models::CALL_GRAPH_OPTION) {
+            Some(source) => Some(self.call_graph(&cm.name, source).await?),
+            None => None,
+        };
         let training = self.sql(&cm.query).await?;
-        models::create_model(&self.lake, &self.handles, cm, training, creator).await
+        models::create_model(&self.lake, &self.handles, cm, training, creator, call_graph).await
+    }
+
+    /// The `(caller, callee)` edges of a `call_graph` model option: the first two columns of a
+    /// table or view by name, or of a query (`SELECT …`, `WITH …`, `VALUES …`).
+    async fn call_graph(&self, model: &str, source: &str) -> Result<Vec<(String, String)>> {
+        let who = format!("CREATE MODEL {model}: option call_graph");
+        let first = source
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let frame = if matches!(first.as_str(), "select" | "with" | "values") {
+            self.sql(source).await
+        } else {
+            self.ctx.table(source).await
+        }
+        .map_err(|e| {
+            DataFusionError::Plan(format!(
+                "{who}: {} (give a table or view of (caller, callee) rows, or a query returning them)",
+                e.message()
+            ))
+        })?;
+        if frame.schema().fields().len() < 2 {
+            return plan_err!(
+                "{who}: needs two columns (caller, callee), got {}",
+                frame.schema().fields().len()
+            );
+        }
+        let mut edges = Vec::new();
+        for batch in frame.collect().await? {
+            let text = |i: usize| cast(batch.column(i), &DataType::Utf8);
+            let (callers, callees) = (text(0)?, text(1)?);
+            let (callers, callees) = (callers.as_string::<i32>(), callees.as_string::<i32>());
+            for i in 0..batch.num_rows() {
+                if callers.is_valid(i) && callees.is_valid(i) {
+                    edges.push((callers.value(i).to_string(), callees.value(i).to_string()));
+                }
+            }
+        }
+        Ok(edges)
     }
 
     /// Runs a model statement other than `CREATE MODEL` (see [`Engine::create_model`]):

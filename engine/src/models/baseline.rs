@@ -1,6 +1,8 @@
-//! `CREATE MODEL … KIND baseline [OPTIONS (window = '1 minute', anomalous = 0.99)] AS <query
-//! returning signal_windows rows over a normal period>`: fits `sigfuse_models::baseline` on the
-//! rows' features, and loads the lake's baseline models into the detection functions.
+//! `CREATE MODEL … KIND baseline [OPTIONS (window = '1 minute', anomalous = 0.99, call_graph =
+//! 'deps')] AS <query returning signal_windows rows over a normal period>`: fits
+//! `sigfuse_models::baseline` on the rows' features (plus the declared call graph, which the
+//! engine reads from the table or query `call_graph` names), and loads the lake's baseline
+//! models into the detection functions.
 
 use std::collections::BTreeMap;
 
@@ -48,6 +50,8 @@ fn options(name: &str, given: &BTreeMap<String, String>) -> Result<Options> {
     for (k, v) in given {
         match k.as_str() {
             "window" => o.window_ns = interval_ns(name, v)?,
+            // Read by the engine (a table or query), handed to `train` as edges.
+            super::CALL_GRAPH_OPTION => {}
             "anomalous" => {
                 o.anomalous = v.parse().map_err(|_| {
                     DataFusionError::Plan(format!(
@@ -57,7 +61,7 @@ fn options(name: &str, given: &BTreeMap<String, String>) -> Result<Options> {
             }
             other => {
                 return plan_err!(
-                    "CREATE MODEL {name}: unknown option {other:?} for KIND baseline (known: window, anomalous)"
+                    "CREATE MODEL {name}: unknown option {other:?} for KIND baseline (known: window, anomalous, call_graph)"
                 );
             }
         }
@@ -90,6 +94,7 @@ pub(super) async fn train(
     name: &str,
     given: &BTreeMap<String, String>,
     mut stream: SendableRecordBatchStream,
+    call_graph: Option<Vec<(String, String)>>,
     progress: &mut Progress,
 ) -> Result<(Baseline, serde_json::Value)> {
     let mut options = options(name, given)?;
@@ -120,10 +125,16 @@ pub(super) async fn train(
         (Some(w), None) => options.window_ns = w,
         _ => {}
     }
-    let (model, report) = Baseline::fit(options, &rows).map_err(|e| match e {
+    let (mut model, report) = Baseline::fit(options, &rows).map_err(|e| match e {
         sigfuse_models::ModelError::Config { .. } => DataFusionError::Plan(format!("{who}: {e}")),
         other => model_err(other),
     })?;
+    let from_spans = model.call_graph().count();
+    let declared = call_graph.map(|edges| {
+        let n = edges.len();
+        model.declare_edges(edges);
+        n
+    });
     let metrics = serde_json::json!({
         "rows": progress.total(),
         "windows": report.windows,
@@ -132,6 +143,9 @@ pub(super) async fn train(
         "modality_windows": report.modality_windows,
         "window_seconds": model.options.window_ns as f64 / 1e9,
         "anomalous": model.options.anomalous,
+        "call_graph_edges": model.call_graph().count(),
+        "call_graph_edges_from_spans": from_spans,
+        "call_graph_edges_declared": declared,
     });
     Ok((model, metrics))
 }

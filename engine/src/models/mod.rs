@@ -28,6 +28,10 @@ use sigfuse_storage::Lake;
 use sigfuse_udfs::ModelHandles;
 
 pub use registry::{MODELS_DIR, Manifest};
+
+/// The baseline option naming the declared call graph (a table, view or query of
+/// `(caller, callee)` rows); the engine reads it before training.
+pub const CALL_GRAPH_OPTION: &str = "call_graph";
 pub use statements::{Command, CreateModel, split_commands};
 
 /// What `CREATE MODEL` wrote.
@@ -63,6 +67,7 @@ pub async fn create_model(
     cm: &CreateModel,
     training: DataFrame,
     creator: &str,
+    call_graph: Option<Vec<(String, String)>>,
 ) -> Result<ModelReport> {
     let (stream, data) = training::run(training).await?;
     let mut progress = training::Progress::new(&cm.name);
@@ -80,7 +85,7 @@ pub async fn create_model(
     };
     let metrics = match cm.kind.as_str() {
         logparse::KIND => {
-            if !cm.options.is_empty() {
+            if !cm.options.is_empty() || call_graph.is_some() {
                 return plan_err!("CREATE MODEL {}: KIND log_parser takes no OPTIONS", cm.name);
             }
             let (miner, metrics) = log_parser::train(&cm.name, stream, &mut progress).await?;
@@ -90,7 +95,7 @@ pub async fn create_model(
         }
         sigfuse_models::baseline::KIND => {
             let (model, metrics) =
-                baseline::train(&cm.name, &cm.options, stream, &mut progress).await?;
+                baseline::train(&cm.name, &cm.options, stream, call_graph, &mut progress).await?;
             registry::write(lake, &manifest(metrics.clone()), model.save_state()).await?;
             handles.detectors.set(&cm.name, version, model);
             metrics

@@ -23,6 +23,9 @@
 //!   normal window, 0.99 rarer than 99 % of the normal period. Confidence is the share of the
 //!   service's usual modalities (weighted by how often each was present in training) present
 //!   in the window; a window with no modality has no score.
+//! - **Call graph**: the model keeps the `(caller, callee)` edges of its normal period: those
+//!   the training windows' spans show (`calls:<callee>` features), and those declared with
+//!   [`Baseline::declare_edges`] (a dependency list, for systems without traces).
 //! - **Root cause** ([`rca::rank`]): per service the worst window of the incident; services
 //!   whose anomaly a downstream anomalous dependency explains rank below it.
 //!
@@ -36,7 +39,7 @@
 pub mod rca;
 pub mod stats;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +58,8 @@ pub const Z_CAP: f64 = 1000.0;
 const MIN_SCALE: f64 = 1e-9;
 /// Pooled statistics live under this service name (no real service is named so).
 const POOLED: &str = "\u{0}pooled";
+/// Feature-name prefix of a window's callees (`calls:<service>`, from `span_callees`).
+pub const CALLS_PREFIX: &str = "calls:";
 
 /// The four signal modalities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -185,6 +190,9 @@ pub struct Baseline {
     pub options: Options,
     /// Per service, and pooled over all services (for services training never saw).
     services: BTreeMap<String, ServiceStats>,
+    /// `(caller, callee)` edges of the normal period: seen in training spans or declared.
+    #[serde(default)]
+    call_graph: BTreeSet<(String, String)>,
 }
 
 /// What the model says about one window.
@@ -274,10 +282,21 @@ impl Baseline {
             }
             s.features.insert(f.to_string(), (m, Robust::fit(&mut vs)));
         }
+        let call_graph = windows
+            .iter()
+            .flat_map(|w| {
+                w.features.iter().filter_map(|(_, f, v)| {
+                    let callee = f.strip_prefix(CALLS_PREFIX)?;
+                    (*v > 0.0 && callee != w.service)
+                        .then(|| (w.service.clone(), callee.to_string()))
+                })
+            })
+            .collect();
         let mut model = Baseline {
             format: FORMAT,
             options,
             services: counts,
+            call_graph,
         };
         // Per service: normalize each modality by its 99th percentile in training, then
         // calibrate the fused score on the service's own windows (pooled: on all windows).
@@ -433,6 +452,22 @@ impl Baseline {
         })
     }
 
+    /// Adds `(caller, callee)` edges to the model's call graph (self-calls are dropped);
+    /// returns how many were new.
+    pub fn declare_edges(&mut self, edges: impl IntoIterator<Item = (String, String)>) -> usize {
+        let before = self.call_graph.len();
+        self.call_graph
+            .extend(edges.into_iter().filter(|(a, b)| a != b));
+        self.call_graph.len() - before
+    }
+
+    /// The call graph of the normal period, `(caller, callee)` edges.
+    pub fn call_graph(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.call_graph
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+    }
+
     /// The services the model was trained on.
     pub fn services(&self) -> impl Iterator<Item = &str> {
         self.services
@@ -557,6 +592,33 @@ mod tests {
             Baseline::load_state(br#"{"format":9}"#),
             Err(ModelError::Corrupt { .. })
         ));
+    }
+
+    #[test]
+    fn the_call_graph_is_learned_from_training_spans_and_declared_edges_join_it() {
+        let mut windows = normal();
+        let mut w = window("api", 50.0, Some(20.0));
+        w.add(Modality::Spans, "calls:db", 3.0);
+        w.add(Modality::Spans, "calls:api", 1.0);
+        windows.push(w);
+        let (mut m, _) = Baseline::fit(Options::default(), &windows).unwrap();
+        assert_eq!(m.call_graph().collect::<Vec<_>>(), [("api", "db")]);
+        let new = m.declare_edges([
+            ("web".to_string(), "api".to_string()),
+            ("api".to_string(), "db".to_string()),
+            ("db".to_string(), "db".to_string()),
+        ]);
+        assert_eq!(new, 1);
+        let back = Baseline::load_state(&m.save_state()).unwrap();
+        assert_eq!(
+            back.call_graph().collect::<Vec<_>>(),
+            [("api", "db"), ("web", "api")]
+        );
+        // Models saved before the call graph existed still load.
+        let mut old: serde_json::Value = serde_json::from_slice(&m.save_state()).unwrap();
+        old.as_object_mut().unwrap().remove("call_graph");
+        let old = Baseline::load_state(&serde_json::to_vec(&old).unwrap()).unwrap();
+        assert_eq!(old.call_graph().count(), 0);
     }
 
     #[test]

@@ -30,8 +30,10 @@ baseline model: each service's most anomalous window (as `detect_anomalies` scor
 services that are anomalous (score at least the model's `anomalous` option, default 0.99) and \
 not explained by an anomalous service downstream of them in the call graph come first, most \
 anomalous first; then anomalous services that a downstream dependency explains (a caller \
-slowed by its callee), then the rest. The call graph is the windows' `span_callees` (a span's \
-service calls its child spans' services); without spans services rank by score alone. Columns: \
+slowed by its callee), then the rest. The call graph joins the model's (the calls its \
+training spans showed, and the edges declared with `CREATE MODEL … OPTIONS (call_graph = …)`) \
+with the incident windows' `span_callees` (a span's service calls its child spans' services); \
+with neither, services rank by score alone. Columns: \
 `rank` (1 = most likely), `service`, `score`, `evidence` (the modality, feature, value and \
 training median that drove the score), `explained_by` (the downstream service that explains \
 this one, or NULL) and `window_start` (of the worst window).",
@@ -195,6 +197,12 @@ impl TableProvider for RootCauseTable {
                 }
             }
         }
+        edges.extend(
+            self.model
+                .model
+                .call_graph()
+                .map(|(a, b)| (a.to_string(), b.to_string())),
+        );
         let edges: Vec<(String, String)> = edges.into_iter().collect();
         let mut starts = BTreeMap::new();
         let candidates: Vec<Candidate> = worst
