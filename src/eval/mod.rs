@@ -3,11 +3,15 @@
 pub mod logparse;
 pub mod nab;
 pub mod nezha;
+pub mod petshop;
 
 use std::process::ExitCode;
 
-use anyhow::Result;
-use sigfuse_engine::EngineConfig;
+use anyhow::{Context, Result, bail};
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use sigfuse_engine::{Command, Engine, EngineConfig, ModelReport, split_commands};
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
@@ -23,6 +27,8 @@ enum EvalCommand {
     Nezha(nezha::NezhaArgs),
     /// The Numenta Anomaly Benchmark score (standard profile) on NAB series.
     Nab(nab::NabArgs),
+    /// Root-cause ranking on the PetShop dataset's issues: top-1/3 recall per scenario.
+    Petshop(petshop::PetshopArgs),
 }
 
 pub async fn run(config: &EngineConfig, args: EvalArgs) -> Result<ExitCode> {
@@ -30,5 +36,88 @@ pub async fn run(config: &EngineConfig, args: EvalArgs) -> Result<ExitCode> {
         EvalCommand::Logparse(a) => logparse::run(config, a).await,
         EvalCommand::Nezha(a) => nezha::run(config, a).await,
         EvalCommand::Nab(a) => nab::run(config, a).await,
+        EvalCommand::Petshop(a) => petshop::run(config, a).await,
     }
+}
+
+/// The lake an evaluation ingests into: the one given, or a temporary folder removed when this
+/// is dropped.
+pub(crate) struct EvalLake {
+    pub location: String,
+    temporary: Option<std::path::PathBuf>,
+}
+
+impl EvalLake {
+    pub fn new(given: Option<&str>, what: &str) -> Self {
+        match given {
+            Some(l) => Self {
+                location: l.to_string(),
+                temporary: None,
+            },
+            None => {
+                let dir = std::env::temp_dir()
+                    .join(format!("sigfuse-eval-{what}-{}", std::process::id()));
+                Self {
+                    location: dir.display().to_string(),
+                    temporary: Some(dir),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for EvalLake {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.temporary {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Runs a `CREATE MODEL` statement through the engine as `sigfuse eval`.
+pub(crate) async fn create_model(engine: &Engine, create: &str) -> Result<ModelReport> {
+    let Some(Command::CreateModel(cm)) = split_commands(create)?.pop() else {
+        bail!("internal: {create} did not parse as CREATE MODEL");
+    };
+    Ok(engine.create_model(&cm, "sigfuse eval").await?)
+}
+
+/// The services `root_cause(model, since, until [, target])` ranks, best first (`since`,
+/// `until`: SQL timestamp expressions).
+pub(crate) async fn ranked_services(
+    engine: &Engine,
+    model: &str,
+    since: &str,
+    until: &str,
+    target: Option<&str>,
+) -> Result<Vec<String>> {
+    let target = target
+        .map(|t| format!(", '{}'", t.replace('\'', "''")))
+        .unwrap_or_default();
+    let sql = format!(
+        "SELECT service FROM root_cause('{model}', {since}, {until}{target}) ORDER BY rank"
+    );
+    let mut out = Vec::new();
+    for b in engine.sql(&sql).await?.collect().await? {
+        let s = cast(b.column(0), &DataType::Utf8)?;
+        let s = s.as_string::<i32>();
+        out.extend(
+            (0..s.len())
+                .filter(|&i| s.is_valid(i))
+                .map(|i| s.value(i).to_string()),
+        );
+    }
+    Ok(out)
+}
+
+/// Top-k hit rates as percentages.
+pub(crate) fn pct(hits: &[usize], n: usize) -> String {
+    hits.iter()
+        .map(|h| format!("{:>5.1} %", 100.0 * *h as f64 / n.max(1) as f64))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(crate) fn csv_writer(p: &std::path::Path) -> Result<csv::Writer<std::fs::File>> {
+    csv::Writer::from_path(p).with_context(|| format!("creating {}", p.display()))
 }

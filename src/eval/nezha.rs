@@ -24,7 +24,7 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::object_store::ObjectStoreExt;
-use sigfuse_engine::{Command, Engine, EngineConfig, split_commands};
+use sigfuse_engine::{Engine, EngineConfig};
 use sigfuse_storage::Lake;
 use sigfuse_storage::ingest::{Format, IngestOptions, ingest};
 
@@ -85,39 +85,9 @@ async fn read_cases(lake: &Lake) -> Result<Vec<Case>> {
         .collect()
 }
 
-async fn ranked_services(engine: &Engine, since: &str) -> Result<Vec<String>> {
-    let sql = format!(
-        "SELECT service FROM root_cause('{MODEL}', TIMESTAMP '{since}', \
-         TIMESTAMP '{since}' + INTERVAL '3 minutes') ORDER BY rank"
-    );
-    let batches = engine.sql(&sql).await?.collect().await?;
-    let mut out = Vec::new();
-    for b in batches {
-        let s = cast(b.column(0), &DataType::Utf8)?;
-        let s = s.as_string::<i32>();
-        out.extend(
-            (0..s.len())
-                .filter(|&i| s.is_valid(i))
-                .map(|i| s.value(i).to_string()),
-        );
-    }
-    Ok(out)
-}
-
 pub async fn run(config: &EngineConfig, args: NezhaArgs) -> Result<ExitCode> {
-    let (lake_location, temporary) = match &args.lake {
-        Some(l) => (l.clone(), None),
-        None => {
-            let dir =
-                std::env::temp_dir().join(format!("sigfuse-eval-nezha-{}", std::process::id()));
-            (dir.display().to_string(), Some(dir))
-        }
-    };
-    let result = evaluate(config, &args, &lake_location).await;
-    if let Some(dir) = temporary {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    result
+    let lake = super::EvalLake::new(args.lake.as_deref(), "nezha");
+    evaluate(config, &args, &lake.location).await
 }
 
 async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Result<ExitCode> {
@@ -145,13 +115,13 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
     let engine = Engine::over(lake.clone(), config)?;
     engine.load_models().await?;
     let started = std::time::Instant::now();
-    let create = format!(
-        "CREATE MODEL {MODEL} KIND baseline AS SELECT * FROM signal_windows(INTERVAL '1 minute')"
-    );
-    let Some(Command::CreateModel(cm)) = split_commands(&create)?.pop() else {
-        bail!("internal: {create} did not parse as CREATE MODEL");
-    };
-    let model = engine.create_model(&cm, "sigfuse eval").await?;
+    let model = super::create_model(
+        &engine,
+        &format!(
+            "CREATE MODEL {MODEL} KIND baseline AS SELECT * FROM signal_windows(INTERVAL '1 minute')"
+        ),
+    )
+    .await?;
     eprintln!(
         "trained {MODEL} version {} ({}) in {:.1} s",
         model.version,
@@ -165,7 +135,7 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
     }
     let mut ranks_out = match &args.ranks {
         Some(p) => {
-            let mut w = csv_writer(p)?;
+            let mut w = super::csv_writer(p)?;
             w.write_record(["case", "label_time", "fault_type", "root_cause", "ranked"])?;
             Some(w)
         }
@@ -176,7 +146,14 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
     let started = std::time::Instant::now();
     for (i, case) in cases.iter().enumerate() {
         let since = case.inject_time.trim_end_matches('Z').replace('T', " ");
-        let ranked = ranked_services(&engine, &since).await?;
+        let ranked = super::ranked_services(
+            &engine,
+            MODEL,
+            &format!("TIMESTAMP '{since}'"),
+            &format!("TIMESTAMP '{since}' + INTERVAL '3 minutes'"),
+            None,
+        )
+        .await?;
         let rank = ranked
             .iter()
             .position(|s| *s == case.service)
@@ -213,7 +190,7 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
     writeln!(stdout, "fault_type       cases  top1    top3    top5")?;
     let mut total = (0, [0; 3]);
     for (t, (n, hits)) in &by_type {
-        writeln!(stdout, "{t:<16} {n:>5}  {}", pct(hits, *n))?;
+        writeln!(stdout, "{t:<16} {n:>5}  {}", super::pct(hits, *n))?;
         total.0 += n;
         for (a, b) in total.1.iter_mut().zip(hits) {
             *a += b;
@@ -224,7 +201,7 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
         "{:<16} {:>5}  {}",
         "all",
         total.0,
-        pct(&total.1, total.0)
+        super::pct(&total.1, total.0)
     )?;
     let threshold = model.metrics["anomalous"].as_f64().unwrap_or(0.99);
     let d = window_detection(&engine, &cases, threshold).await?;
@@ -319,15 +296,4 @@ async fn window_detection(engine: &Engine, cases: &[Case], threshold: f64) -> Re
         }
     }
     Ok(d)
-}
-
-fn pct(hits: &[usize; 3], n: usize) -> String {
-    hits.iter()
-        .map(|h| format!("{:>5.1} %", 100.0 * *h as f64 / n.max(1) as f64))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn csv_writer(p: &PathBuf) -> Result<csv::Writer<std::fs::File>> {
-    csv::Writer::from_path(p).with_context(|| format!("creating {}", p.display()))
 }

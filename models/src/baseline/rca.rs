@@ -5,9 +5,17 @@
 //!   of them are anomalous, that caller explains them (one slow caller makes every call it
 //!   makes look slow; independent faults in several callees at once are unlikely);
 //! - otherwise by the most anomalous anomalous service downstream of it (a caller slowed down
-//!   by its callee), unless it is a common cause itself.
+//!   by its callee) whose raw score is at least half its own (a faint anomaly downstream does
+//!   not explain a loud one), unless it is a common cause itself.
+//!
+//! Given the symptom's service (the target of an alert), [`rank_for`] ranks for that symptom:
+//! the target and the services downstream of it first.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// A downstream anomaly explains a caller's only when its raw score is at least this share of
+/// the caller's.
+const EXPLAINS: f64 = 0.5;
 
 /// A service's worst window in the incident.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +42,21 @@ pub struct Ranked {
 /// Ranks `candidates`; `edges` are `(caller, callee)` pairs; a service is anomalous when its
 /// calibrated score is at least `anomalous`.
 pub fn rank(candidates: Vec<Candidate>, edges: &[(String, String)], anomalous: f64) -> Vec<Ranked> {
+    rank_for(candidates, edges, anomalous, None)
+}
+
+/// [`rank`] for the symptom of one service, `target` (the service whose alert is being
+/// explained), when given: only the target and the services downstream of it can cause its
+/// symptom, so the others rank after them all; an unexplained anomalous service comes first
+/// only when a chain of anomalous callers links it to the target (an anomaly no caller passes
+/// on cannot be what the target shows); and the target is never taken for the common cause of
+/// its callees (it is the symptom; it still ranks first when nothing downstream explains it).
+pub fn rank_for(
+    candidates: Vec<Candidate>,
+    edges: &[(String, String)],
+    anomalous: f64,
+    target: Option<&str>,
+) -> Vec<Ranked> {
     let mut callees: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (caller, callee) in edges {
         if caller != callee {
@@ -49,8 +72,23 @@ pub fn rank(candidates: Vec<Candidate>, edges: &[(String, String)], anomalous: f
             return false;
         };
         let bad = out.iter().filter(|c| is_anomalous(c)).count();
-        is_anomalous(s) && out.len() >= 2 && bad >= 2 && 2 * bad > out.len()
+        Some(s) != target && is_anomalous(s) && out.len() >= 2 && bad >= 2 && 2 * bad > out.len()
     };
+    // With a target: the services downstream of it, and those an anomalous chain links to it.
+    let walk = |only_anomalous: bool| -> Option<BTreeSet<&str>> {
+        let t = target?;
+        let mut seen = BTreeSet::from([t]);
+        let mut queue = VecDeque::from([t]);
+        while let Some(s) = queue.pop_front() {
+            for &next in callees.get(s).into_iter().flatten() {
+                if (!only_anomalous || is_anomalous(next)) && seen.insert(next) {
+                    queue.push_back(next);
+                }
+            }
+        }
+        Some(seen)
+    };
+    let (downstream, linked) = (walk(false), walk(true));
     let explained: Vec<Option<String>> = candidates
         .iter()
         .map(|c| {
@@ -76,7 +114,7 @@ pub fn rank(candidates: Vec<Candidate>, edges: &[(String, String)], anomalous: f
                         continue;
                     }
                     queue.push_back(next);
-                    if is_anomalous(next) {
+                    if is_anomalous(next) && by_name[next].raw >= EXPLAINS * c.raw {
                         let n = by_name[next];
                         if best.is_none_or(|b| n.raw > b.raw) {
                             best = Some(n);
@@ -96,10 +134,17 @@ pub fn rank(candidates: Vec<Candidate>, edges: &[(String, String)], anomalous: f
             explained_by,
         })
         .collect();
-    let tier = |r: &Ranked| match (r.candidate.score >= anomalous, &r.explained_by) {
-        (true, None) => 0,
-        (true, Some(_)) => 1,
-        (false, _) => 2,
+    let tier = |r: &Ranked| {
+        let s = r.candidate.service.as_str();
+        if downstream.as_ref().is_some_and(|d| !d.contains(s)) {
+            return 3;
+        }
+        let linked = linked.as_ref().is_none_or(|l| l.contains(s));
+        match (r.candidate.score >= anomalous, &r.explained_by) {
+            (true, None) if linked => 0,
+            (true, _) => 1,
+            (false, _) => 2,
+        }
     };
     ranked.sort_by(|a, b| {
         tier(a)
@@ -144,7 +189,7 @@ mod tests {
         let r = rank(
             vec![
                 c("frontend", 1.0, 30.0),
-                c("cart", 0.99, 9.0),
+                c("cart", 0.99, 16.0),
                 c("redis", 0.5, 1.0),
                 c("ads", 0.6, 1.2),
             ],
@@ -189,6 +234,48 @@ mod tests {
             0.99,
         );
         assert_eq!(order(&r), ["cart", "frontend", "ads", "shipping"]);
+    }
+
+    #[test]
+    fn for_a_target_only_its_downstream_linked_by_anomalies_comes_first() {
+        // site calls search and ads; search calls db; mail is elsewhere.
+        let edges = [
+            e("site", "search"),
+            e("site", "ads"),
+            e("search", "db"),
+            e("site", "logs"),
+            e("mail", "smtp"),
+        ];
+        let cands = vec![
+            c("site", 1.0, 20.0),
+            c("search", 1.0, 30.0),
+            c("ads", 1.0, 8.0),
+            c("logs", 0.2, 0.1),
+            c("db", 0.999, 18.0),
+            c("mail", 1.0, 99.0),
+            c("smtp", 0.1, 0.1),
+        ];
+        // Without a target: site is the common cause of search and ads, mail is worst.
+        let r = rank(cands.clone(), &edges, 0.99);
+        assert_eq!(order(&r)[..3], ["mail", "site", "db"]);
+        // For site: mail is out of scope; site is the symptom, not a common cause; db
+        // explains search, which explains site; ads has no anomalous callee.
+        let r = rank_for(cands.clone(), &edges, 0.99, Some("site"));
+        assert_eq!(
+            order(&r),
+            ["db", "ads", "search", "site", "logs", "mail", "smtp"]
+        );
+        assert_eq!(r[2].explained_by.as_deref(), Some("db"));
+        // A faint anomaly downstream does not explain a loud one.
+        let mut faint_db = cands.clone();
+        faint_db[4].raw = 5.0;
+        let r = rank_for(faint_db, &edges, 0.99, Some("site"));
+        assert_eq!(order(&r)[..3], ["search", "ads", "db"]);
+        // An anomaly no anomalous chain links to the target ranks after those that are.
+        let mut quiet_search = cands;
+        quiet_search[1].score = 0.5;
+        let r = rank_for(quiet_search, &edges, 0.99, Some("site"));
+        assert_eq!(order(&r)[..3], ["ads", "site", "db"]);
     }
 
     #[test]

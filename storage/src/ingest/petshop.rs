@@ -373,7 +373,7 @@ unix_timestamp,,\n\
                 .unwrap()
             {
                 let b = b.unwrap();
-                let col = |n: &str| b.column_by_name(n).unwrap().clone();
+                let col = |n: &str| Arc::clone(b.column_by_name(n).unwrap());
                 let (svc, name, value, unit, attrs) = (
                     col("service"),
                     col("name"),

@@ -344,29 +344,50 @@ pub(crate) fn score_args(
     Ok(rows.iter().map(|w| model.model.score(w)).collect())
 }
 
-/// The arguments `(model, since, until)` of the table functions: the model, and the bounds
-/// as SQL text (handed on to `signal_windows`, which checks them).
+/// The arguments `(model, since, until [, target])` of the table functions: the model, the
+/// bounds as SQL text (handed on to `signal_windows`, which checks them) and, where
+/// `takes_target`, the optional target service.
 pub(crate) fn incident_args(
     who: &str,
     detectors: &Detectors,
     args: &datafusion::catalog::TableFunctionArgs,
-) -> Result<(Arc<LoadedModel>, String, String)> {
+    takes_target: bool,
+) -> Result<(Arc<LoadedModel>, String, String, Option<String>)> {
     let exprs = args.exprs();
-    if exprs.len() != 3 {
-        return plan_err!(
-            "{who}: expected (model, since, until), got {} arguments",
-            exprs.len()
-        );
+    let expected = if takes_target {
+        "(model, since, until [, target])"
+    } else {
+        "(model, since, until)"
+    };
+    if exprs.len() != 3 && !(takes_target && exprs.len() == 4) {
+        return plan_err!("{who}: expected {expected}, got {} arguments", exprs.len());
     }
     let session = args.session();
-    let model = crate::time::evaluate_constant(
-        &session.create_physical_expr(exprs[0].clone(), &datafusion::common::DFSchema::empty())?,
-    )?;
+    let constant = |e: &datafusion::logical_expr::Expr| {
+        crate::time::evaluate_constant(
+            &session.create_physical_expr(e.clone(), &datafusion::common::DFSchema::empty())?,
+        )
+    };
+    let model = constant(&exprs[0])?;
     let model = detectors.get(who, &model_name(who, Some(&model))?)?;
+    let target = match exprs.get(3) {
+        None => None,
+        Some(e) => match constant(e)? {
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)) => Some(s),
+            ScalarValue::Utf8(None)
+            | ScalarValue::Utf8View(None)
+            | ScalarValue::LargeUtf8(None) => None,
+            other => {
+                return plan_err!("{who}: the target must be a service name (text), got {other}");
+            }
+        },
+    };
     let bound = |e: &datafusion::logical_expr::Expr| -> Result<String> {
         Ok(datafusion::sql::unparser::expr_to_sql(e)?.to_string())
     };
-    Ok((model, bound(&exprs[1])?, bound(&exprs[2])?))
+    Ok((model, bound(&exprs[1])?, bound(&exprs[2])?, target))
 }
 
 /// Every scored window of `[since, until)`: `(window_start, service, w, span_callees)` with `w`

@@ -33,11 +33,14 @@ anomalous first; then anomalous services that a downstream dependency explains (
 slowed by its callee), then the rest. The call graph joins the model's (the calls its \
 training spans showed, and the edges declared with `CREATE MODEL … OPTIONS (call_graph = …)`) \
 with the incident windows' `span_callees` (a span's service calls its child spans' services); \
-with neither, services rank by score alone. Columns: \
+with neither, services rank by score alone. Given a `target` (the service whose alert is being \
+explained), the target and the services downstream of it rank first, and of those an \
+unexplained anomalous service comes first only when a chain of anomalous callers links it to \
+the target. Columns: \
 `rank` (1 = most likely), `service`, `score`, `evidence` (the modality, feature, value and \
 training median that drove the score), `explained_by` (the downstream service that explains \
 this one, or NULL) and `window_start` (of the worst window).",
-    syntax_example = "root_cause(model, since, until)",
+    syntax_example = "root_cause(model, since, until [, target])",
     sql_example = r#"```sql
 > SELECT rank, service, score, evidence FROM root_cause('ops',
       TIMESTAMP '2024-06-03 10:20:00', TIMESTAMP '2024-06-03 10:30:00') ORDER BY rank LIMIT 3;
@@ -47,7 +50,11 @@ this one, or NULL) and `window_start` (of the worst window).",
         description = "Name of a baseline model (text literal)."
     ),
     argument(name = "since", description = "Start of the incident (a timestamp)."),
-    argument(name = "until", description = "End of the incident, excluded.")
+    argument(name = "until", description = "End of the incident, excluded."),
+    argument(
+        name = "target",
+        description = "Optional: the service whose symptom (an alert, an SLO breach) is explained."
+    )
 )]
 #[derive(Debug)]
 pub struct RootCause {
@@ -66,13 +73,17 @@ impl RootCause {
 
 impl TableFunctionImpl for RootCause {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let (model, since, until) = incident_args(NAME, &self.detectors, &args)?;
+        let (model, since, until, target) = incident_args(NAME, &self.detectors, &args, true)?;
         let windows = plan_sql(
             NAME,
             args.session(),
             &scored_windows_sql(&model, &since, &until),
         )?;
-        Ok(Arc::new(RootCauseTable { model, windows }))
+        Ok(Arc::new(RootCauseTable {
+            model,
+            windows,
+            target,
+        }))
     }
 }
 
@@ -82,6 +93,8 @@ struct RootCauseTable {
     model: Arc<LoadedModel>,
     /// Scored windows with their `span_callees` (the call graph).
     windows: LogicalPlan,
+    /// The service whose symptom is explained, if given.
+    target: Option<String>,
 }
 
 fn schema() -> SchemaRef {
@@ -217,7 +230,12 @@ impl TableProvider for RootCauseTable {
                 }
             })
             .collect();
-        let ranked = rca::rank(candidates, &edges, self.model.model.options.anomalous);
+        let ranked = rca::rank_for(
+            candidates,
+            &edges,
+            self.model.model.options.anomalous,
+            self.target.as_deref(),
+        );
         let Ok(ranks) = ranked
             .iter()
             .map(|r| i64::try_from(r.rank))
