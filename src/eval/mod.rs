@@ -121,3 +121,65 @@ pub(crate) fn pct(hits: &[usize], n: usize) -> String {
 pub(crate) fn csv_writer(p: &std::path::Path) -> Result<csv::Writer<std::fs::File>> {
     csv::Writer::from_path(p).with_context(|| format!("creating {}", p.display()))
 }
+
+/// Opens the lake at `location` and ingests the dataset folder `data` with `format`.
+pub(crate) async fn ingest_dataset(
+    config: &EngineConfig,
+    location: &str,
+    format: sigfuse_storage::ingest::Format,
+    data: &str,
+) -> Result<sigfuse_storage::Lake> {
+    let lake = sigfuse_storage::Lake::open_with_options(location, &config.storage_options)?;
+    let started = std::time::Instant::now();
+    let report = sigfuse_storage::ingest::ingest(
+        &lake,
+        &sigfuse_storage::ingest::IngestOptions::new(format, None),
+        data,
+        std::sync::Arc::new(|_| {}),
+    )
+    .await
+    .with_context(|| format!("ingesting {data}"))?;
+    eprintln!(
+        "ingested {data}: {} rows{} in {:.1} s",
+        report.total_rows(),
+        if report.skipped {
+            " (already in the lake)"
+        } else {
+            ""
+        },
+        started.elapsed().as_secs_f64()
+    );
+    Ok(lake)
+}
+
+/// The list `key` of the labels file `_labels/<name>` an adapter wrote.
+pub(crate) async fn read_labels(
+    lake: &sigfuse_storage::Lake,
+    name: &str,
+    key: &str,
+) -> Result<Vec<serde_json::Value>> {
+    use datafusion::object_store::ObjectStoreExt;
+    let bytes = lake
+        .store()
+        .get(&lake.path(&format!("_labels/{name}")))
+        .await
+        .with_context(|| format!("reading _labels/{name}, which the dataset's adapter writes"))?
+        .bytes()
+        .await?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)?;
+    match v.get(key).and_then(|l| l.as_array()) {
+        Some(list) => Ok(list.clone()),
+        None => bail!("_labels/{name}: no {key} list"),
+    }
+}
+
+/// The `--ranks` file, with its header written, when one was asked for.
+pub(crate) fn ranks_writer(
+    path: Option<&std::path::Path>,
+    header: &[&str],
+) -> Result<Option<csv::Writer<std::fs::File>>> {
+    let Some(p) = path else { return Ok(None) };
+    let mut w = csv_writer(p)?;
+    w.write_record(header)?;
+    Ok(Some(w))
+}

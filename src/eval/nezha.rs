@@ -17,16 +17,14 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::object_store::ObjectStoreExt;
 use sigfuse_engine::{Engine, EngineConfig};
 use sigfuse_storage::Lake;
-use sigfuse_storage::ingest::{Format, IngestOptions, ingest};
+use sigfuse_storage::ingest::Format;
 
 /// The ks of top-k accuracy.
 const TOP: [usize; 3] = [1, 3, 5];
@@ -55,18 +53,7 @@ struct Case {
 }
 
 async fn read_cases(lake: &Lake) -> Result<Vec<Case>> {
-    let path = lake.path("_labels/nezha-faults.json");
-    let bytes = lake
-        .store()
-        .get(&path)
-        .await
-        .context("reading the fault list the nezha adapter wrote (_labels/nezha-faults.json)")?
-        .bytes()
-        .await?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes)?;
-    let faults = v["faults"]
-        .as_array()
-        .ok_or_else(|| anyhow!("_labels/nezha-faults.json: no faults list"))?;
+    let faults = super::read_labels(lake, "nezha-faults.json", "faults").await?;
     let text = |f: &serde_json::Value, k: &str| -> Result<String> {
         f[k].as_str()
             .map(str::to_string)
@@ -91,27 +78,7 @@ pub async fn run(config: &EngineConfig, args: NezhaArgs) -> Result<ExitCode> {
 }
 
 async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Result<ExitCode> {
-    let lake = Lake::open_with_options(location, &config.storage_options)?;
-    let started = std::time::Instant::now();
-    let report = ingest(
-        &lake,
-        &IngestOptions::new(Format::Nezha, None),
-        &args.data,
-        Arc::new(|_| {}),
-    )
-    .await
-    .with_context(|| format!("ingesting {}", args.data))?;
-    eprintln!(
-        "ingested {}: {} rows{} in {:.1} s",
-        args.data,
-        report.total_rows(),
-        if report.skipped {
-            " (already in the lake)"
-        } else {
-            ""
-        },
-        started.elapsed().as_secs_f64()
-    );
+    let lake = super::ingest_dataset(config, location, Format::Nezha, &args.data).await?;
     let engine = Engine::over(lake.clone(), config)?;
     engine.load_models().await?;
     let started = std::time::Instant::now();
@@ -133,14 +100,10 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
     if cases.is_empty() {
         bail!("{}: no labeled faults found", args.data);
     }
-    let mut ranks_out = match &args.ranks {
-        Some(p) => {
-            let mut w = super::csv_writer(p)?;
-            w.write_record(["case", "label_time", "fault_type", "root_cause", "ranked"])?;
-            Some(w)
-        }
-        None => None,
-    };
+    let mut ranks_out = super::ranks_writer(
+        args.ranks.as_deref(),
+        &["case", "label_time", "fault_type", "root_cause", "ranked"],
+    )?;
     // fault type → (cases, hits at each k)
     let mut by_type: BTreeMap<String, (usize, [usize; 3])> = BTreeMap::new();
     let started = std::time::Instant::now();

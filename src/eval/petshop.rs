@@ -23,17 +23,15 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
-use datafusion::object_store::ObjectStoreExt;
 use sigfuse_engine::{Engine, EngineConfig};
 use sigfuse_storage::Lake;
+use sigfuse_storage::ingest::Format;
 use sigfuse_storage::ingest::petshop::LABELS;
-use sigfuse_storage::ingest::{Format, IngestOptions, ingest};
 
 /// The ks of top-k recall (the PetShop study reports top-1 and top-3).
 const TOP: [usize; 2] = [1, 3];
@@ -68,18 +66,7 @@ struct Issue {
 }
 
 async fn read_issues(lake: &Lake) -> Result<Vec<Issue>> {
-    let path = lake.path(&format!("_labels/{LABELS}"));
-    let bytes = lake
-        .store()
-        .get(&path)
-        .await
-        .with_context(|| format!("reading _labels/{LABELS}, which the petshop adapter writes"))?
-        .bytes()
-        .await?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes)?;
-    let issues = v["issues"]
-        .as_array()
-        .ok_or_else(|| anyhow!("_labels/{LABELS}: no issues list"))?;
+    let issues = super::read_labels(lake, LABELS, "issues").await?;
     let text = |v: &serde_json::Value, what: &str| -> Result<String> {
         v.as_str()
             .map(str::to_string)
@@ -183,22 +170,7 @@ pub async fn run(config: &EngineConfig, args: PetshopArgs) -> Result<ExitCode> {
 }
 
 async fn evaluate(config: &EngineConfig, args: &PetshopArgs, location: &str) -> Result<ExitCode> {
-    let lake = Lake::open_with_options(location, &config.storage_options)?;
-    let started = std::time::Instant::now();
-    let report = ingest(
-        &lake,
-        &IngestOptions::new(Format::Petshop, None),
-        &args.data,
-        Arc::new(|_| {}),
-    )
-    .await
-    .with_context(|| format!("ingesting {}", args.data))?;
-    eprintln!(
-        "ingested {}: {} rows in {:.1} s",
-        args.data,
-        report.total_rows(),
-        started.elapsed().as_secs_f64()
-    );
+    let lake = super::ingest_dataset(config, location, Format::Petshop, &args.data).await?;
     let engine = Engine::over(lake.clone(), config)?;
     engine.load_models().await?;
     let periods = periods(&engine).await?;
@@ -271,21 +243,17 @@ async fn evaluate(config: &EngineConfig, args: &PetshopArgs, location: &str) -> 
     if issues.is_empty() {
         bail!("{}: no labeled issues found", args.data);
     }
-    let mut ranks_out = match &args.ranks {
-        Some(p) => {
-            let mut w = super::csv_writer(p)?;
-            w.write_record([
-                "case",
-                "scenario",
-                "target_metric",
-                "target_time",
-                "root_cause",
-                "ranked",
-            ])?;
-            Some(w)
-        }
-        None => None,
-    };
+    let mut ranks_out = super::ranks_writer(
+        args.ranks.as_deref(),
+        &[
+            "case",
+            "scenario",
+            "target_metric",
+            "target_time",
+            "root_cause",
+            "ranked",
+        ],
+    )?;
     // (scenario, target metric) → (issues, hits at each k)
     let mut tally: BTreeMap<(String, String), (usize, [usize; 2])> = BTreeMap::new();
     let started = std::time::Instant::now();
