@@ -17,8 +17,8 @@ use datafusion::physical_expr::projection::ProjectionMapping;
 use datafusion::physical_expr::{
     EquivalenceProperties, LexOrdering, OrderingRequirements, PhysicalSortExpr,
 };
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::common::spawn_buffered;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::projection::{
     EmbeddedProjection, ProjectionExec, try_embed_projection,
@@ -31,8 +31,9 @@ use datafusion::physical_plan::{
 use datafusion::physical_planner::{ExtensionPlanner, PhysicalPlanner};
 use futures::StreamExt;
 
+use super::encode::{Encoded, Encoder, match_order};
 use super::logical::{AsofJoin, AsofOp};
-use super::merge::{Encoded, Encoder, Merger, Output, Step, TieBreak, match_order};
+use super::merge::{Merger, Output, Step, TieBreak};
 
 type Key = (Arc<dyn PhysicalExpr>, Arc<dyn PhysicalExpr>);
 
@@ -65,26 +66,8 @@ impl AsofJoinExec {
         right_ts: Arc<dyn PhysicalExpr>,
         op: AsofOp,
         schema: SchemaRef,
-        projection: Option<Vec<usize>>,
     ) -> Result<Self> {
-        // Left columns come first and keep their positions, so the left's ordering and
-        // partitioning describe the output too.
-        let mut eq = EquivalenceProperties::new_with_orderings(
-            Arc::clone(&schema),
-            left.output_ordering().cloned(),
-        );
-        let mut partitioning = left.output_partitioning().clone();
-        if let Some(p) = &projection {
-            let mapping = ProjectionMapping::from_indices(p, &schema)?;
-            partitioning = partitioning.project(&mapping, &eq);
-            eq = eq.project(&mapping, Arc::new(schema.project(p)?));
-        }
-        let properties = PlanProperties::new(
-            eq,
-            partitioning,
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        );
+        let properties = Self::properties_of(&left, &schema, None)?;
         Ok(Self {
             left,
             right,
@@ -93,10 +76,35 @@ impl AsofJoinExec {
             right_ts,
             op,
             schema,
-            projection,
+            projection: None,
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
         })
+    }
+
+    fn properties_of(
+        left: &Arc<dyn ExecutionPlan>,
+        schema: &SchemaRef,
+        projection: Option<&[usize]>,
+    ) -> Result<PlanProperties> {
+        // Left columns come first and keep their positions, so the left's ordering and
+        // partitioning describe the output too.
+        let mut eq = EquivalenceProperties::new_with_orderings(
+            Arc::clone(schema),
+            left.output_ordering().cloned(),
+        );
+        let mut partitioning = left.output_partitioning().clone();
+        if let Some(p) = projection {
+            let mapping = ProjectionMapping::from_indices(p, schema)?;
+            partitioning = partitioning.project(&mapping, &eq);
+            eq = eq.project(&mapping, Arc::new(schema.project(p)?));
+        }
+        Ok(PlanProperties::new(
+            eq,
+            partitioning,
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ))
     }
 
     /// The order both inputs must arrive in: their ts in match order, nothing on the keys.
@@ -171,16 +179,19 @@ impl EmbeddedProjection for AsofJoinExec {
             (None, p) => p,
             (old, None) => old.clone(),
         };
-        Self::try_new(
-            Arc::clone(&self.left),
-            Arc::clone(&self.right),
-            self.on.clone(),
-            Arc::clone(&self.left_ts),
-            Arc::clone(&self.right_ts),
-            self.op,
-            Arc::clone(&self.schema),
+        let properties = Self::properties_of(&self.left, &self.schema, projection.as_deref())?;
+        Ok(Self {
+            left: Arc::clone(&self.left),
+            right: Arc::clone(&self.right),
+            on: self.on.clone(),
+            left_ts: Arc::clone(&self.left_ts),
+            right_ts: Arc::clone(&self.right_ts),
+            op: self.op,
+            schema: Arc::clone(&self.schema),
             projection,
-        )
+            properties: Arc::new(properties),
+            metrics: ExecutionPlanMetricsSet::new(),
+        })
     }
 }
 
@@ -244,7 +255,7 @@ impl ExecutionPlan for AsofJoinExec {
             Ok(c) => c,
             Err(c) => return internal_err!("AsofJoinExec: expected 2 children, got {}", c.len()),
         };
-        Ok(Arc::new(Self::try_new(
+        let exec = Self::try_new(
             left,
             right,
             self.on.clone(),
@@ -252,8 +263,8 @@ impl ExecutionPlan for AsofJoinExec {
             Arc::clone(&self.right_ts),
             self.op,
             Arc::clone(&self.schema),
-            self.projection.clone(),
-        )?))
+        )?;
+        Ok(Arc::new(exec.with_projection(self.projection.clone())?))
     }
 
     fn try_swapping_with_projection(
@@ -324,13 +335,7 @@ impl ExecutionPlan for AsofJoinExec {
             output,
             left,
             right,
-            merger: Merger::new(
-                self.op,
-                (left_enc, right_enc),
-                key_types,
-                ties,
-                reservation,
-            )?,
+            merger: Merger::new(self.op, (left_enc, right_enc), key_types, ties, reservation)?,
             current: None,
             metrics: BaselineMetrics::new(&self.metrics, partition),
         };
@@ -338,7 +343,10 @@ impl ExecutionPlan for AsofJoinExec {
             let out = s.next_batch().await?;
             Ok(out.map(|b| (b, s)))
         });
-        Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema(), stream)))
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema(),
+            stream,
+        )))
     }
 
     fn metrics(&self) -> Option<MetricsSet> {
@@ -450,7 +458,6 @@ impl ExtensionPlanner for AsofExtensionPlanner {
             phys(&join.right_ts, rs)?,
             join.op,
             Arc::new(join.schema().as_arrow().clone()),
-            None,
         )?;
         Ok(Some(Arc::new(exec)))
     }

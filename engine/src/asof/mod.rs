@@ -29,6 +29,7 @@
 //! declares (a table declared `WITH ORDER` over unsorted rows) is an execution error, not a
 //! wrong answer.
 
+mod encode;
 mod exec;
 mod logical;
 mod merge;
