@@ -13,12 +13,16 @@ use datafusion::execution::memory_pool::MemoryConsumer;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::{LogicalPlan, UserDefinedLogicalNode};
-use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::projection::ProjectionMapping;
 use datafusion::physical_expr::{
     EquivalenceProperties, LexOrdering, OrderingRequirements, PhysicalSortExpr,
 };
+use datafusion::physical_plan::common::spawn_buffered;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
+use datafusion::physical_plan::projection::{
+    EmbeddedProjection, ProjectionExec, try_embed_projection,
+};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
@@ -27,13 +31,15 @@ use datafusion::physical_plan::{
 use datafusion::physical_planner::{ExtensionPlanner, PhysicalPlanner};
 use futures::StreamExt;
 
+use super::encode::{Encoded, Encoder, match_order};
 use super::logical::{AsofJoin, AsofOp};
-use super::merge::{Encoded, Encoder, Merger, SORT, Step};
+use super::merge::{Merger, Output, Step, TieBreak};
 
 type Key = (Arc<dyn PhysicalExpr>, Arc<dyn PhysicalExpr>);
 
-/// Merges `left` and `right`, both sorted by (keys, ts) and, with keys, hash-partitioned by
-/// them: every left row once, with the best right row's columns or NULLs.
+/// Merges `left` and `right`, both in match order (ts ascending for `>=`/`>`, descending for
+/// `<=`/`<`) in one partition: every left row once, with the best right row's columns or
+/// NULLs.
 #[derive(Debug)]
 pub struct AsofJoinExec {
     left: Arc<dyn ExecutionPlan>,
@@ -42,7 +48,11 @@ pub struct AsofJoinExec {
     left_ts: Arc<dyn PhysicalExpr>,
     right_ts: Arc<dyn PhysicalExpr>,
     op: AsofOp,
+    /// The join's whole schema: all left columns, then all right columns.
     schema: SchemaRef,
+    /// The columns of `schema` the join outputs (a projection above it, embedded so that the
+    /// right columns nobody reads are not gathered); `None`: all.
+    projection: Option<Vec<usize>>,
     properties: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
 }
@@ -57,18 +67,7 @@ impl AsofJoinExec {
         op: AsofOp,
         schema: SchemaRef,
     ) -> Result<Self> {
-        // Left columns come first and keep their positions, so the left's ordering and
-        // partitioning describe the output too.
-        let eq = EquivalenceProperties::new_with_orderings(
-            Arc::clone(&schema),
-            left.output_ordering().cloned(),
-        );
-        let properties = PlanProperties::new(
-            eq,
-            left.output_partitioning().clone(),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        );
+        let properties = Self::properties_of(&left, &schema, None)?;
         Ok(Self {
             left,
             right,
@@ -77,35 +76,54 @@ impl AsofJoinExec {
             right_ts,
             op,
             schema,
+            projection: None,
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
         })
     }
 
-    fn sort_exprs(
-        &self,
-        keys: impl Iterator<Item = Arc<dyn PhysicalExpr>>,
-        ts: &Arc<dyn PhysicalExpr>,
-    ) -> Vec<PhysicalSortExpr> {
-        keys.chain(std::iter::once(Arc::clone(ts)))
-            .map(|e| PhysicalSortExpr::new(e, SORT))
-            .collect()
+    fn properties_of(
+        left: &Arc<dyn ExecutionPlan>,
+        schema: &SchemaRef,
+        projection: Option<&[usize]>,
+    ) -> Result<PlanProperties> {
+        // Left columns come first and keep their positions, so the left's ordering and
+        // partitioning describe the output too.
+        let mut eq = EquivalenceProperties::new_with_orderings(
+            Arc::clone(schema),
+            left.output_ordering().cloned(),
+        );
+        let mut partitioning = left.output_partitioning().clone();
+        if let Some(p) = projection {
+            let mapping = ProjectionMapping::from_indices(p, schema)?;
+            partitioning = partitioning.project(&mapping, &eq);
+            eq = eq.project(&mapping, Arc::new(schema.project(p)?));
+        }
+        Ok(PlanProperties::new(
+            eq,
+            partitioning,
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ))
     }
 
-    /// The right side's order: keys, ts, then its other sortable columns, so that among right
-    /// rows tied on (keys, ts) the pick is the first by those columns, whatever the input order.
-    fn right_ordering(&self) -> Vec<PhysicalSortExpr> {
-        let mut exprs = self.sort_exprs(self.on.iter().map(|(_, r)| Arc::clone(r)), &self.right_ts);
-        let schema = self.right.schema();
-        for (i, field) in schema.fields().iter().enumerate() {
-            if tie_breaker_type(field.data_type()) {
-                exprs.push(PhysicalSortExpr::new(
-                    Arc::new(Column::new(field.name(), i)),
-                    SORT,
-                ));
-            }
-        }
-        exprs
+    /// The order both inputs must arrive in: their ts in match order, nothing on the keys.
+    fn ts_ordering(&self, ts: &Arc<dyn PhysicalExpr>) -> Option<OrderingRequirements> {
+        LexOrdering::new([PhysicalSortExpr::new(Arc::clone(ts), match_order(self.op))])
+            .map(OrderingRequirements::from)
+    }
+
+    /// The right's columns that break ties between rows of one key and ts: those of plain
+    /// types, in schema order, so the pick does not depend on the input order.
+    fn tie_breakers(&self) -> Vec<(usize, DataType)> {
+        self.right
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| tie_breaker_type(f.data_type()))
+            .map(|(i, f)| (i, f.data_type().clone()))
+            .collect()
     }
 }
 
@@ -141,7 +159,39 @@ impl DisplayAs for AsofJoinExec {
             f,
             "], match=[{} {} {}]",
             self.left_ts, self.op, self.right_ts
-        )
+        )?;
+        if let Some(p) = &self.projection {
+            let names: Vec<String> = p
+                .iter()
+                .map(|&i| format!("{}@{i}", self.schema.field(i).name()))
+                .collect();
+            write!(f, ", projection=[{}]", names.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl EmbeddedProjection for AsofJoinExec {
+    fn with_projection(&self, projection: Option<Vec<usize>>) -> Result<Self> {
+        // Indices are into the current output, which may already be a projection.
+        let projection = match (&self.projection, projection) {
+            (Some(old), Some(new)) => Some(new.iter().map(|&i| old[i]).collect()),
+            (None, p) => p,
+            (old, None) => old.clone(),
+        };
+        let properties = Self::properties_of(&self.left, &self.schema, projection.as_deref())?;
+        Ok(Self {
+            left: Arc::clone(&self.left),
+            right: Arc::clone(&self.right),
+            on: self.on.clone(),
+            left_ts: Arc::clone(&self.left_ts),
+            right_ts: Arc::clone(&self.right_ts),
+            op: self.op,
+            schema: Arc::clone(&self.schema),
+            projection,
+            properties: Arc::new(properties),
+            metrics: ExecutionPlanMetricsSet::new(),
+        })
     }
 }
 
@@ -155,25 +205,20 @@ impl ExecutionPlan for AsofJoinExec {
     }
 
     fn input_distribution_requirements(&self) -> InputDistributionRequirements {
-        if self.on.is_empty() {
-            InputDistributionRequirements::new(vec![
-                Distribution::SinglePartition,
-                Distribution::SinglePartition,
-            ])
-        } else {
-            let (l, r) = self.on.iter().cloned().unzip();
-            InputDistributionRequirements::co_partitioned(vec![
-                Distribution::KeyPartitioned(l),
-                Distribution::KeyPartitioned(r),
-            ])
-        }
+        // One partition: the scans' partitions are each in ts order, so a merge puts them in
+        // the order the kernel needs; hash-partitioning by the keys would lose it and need a
+        // sort of each partition (measured slower on q4 of benches/peers.sh, and it holds a
+        // whole input where the merge streams).
+        InputDistributionRequirements::new(vec![
+            Distribution::SinglePartition,
+            Distribution::SinglePartition,
+        ])
     }
 
     fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
-        let left = self.sort_exprs(self.on.iter().map(|(l, _)| Arc::clone(l)), &self.left_ts);
         vec![
-            LexOrdering::new(left).map(OrderingRequirements::from),
-            LexOrdering::new(self.right_ordering()).map(OrderingRequirements::from),
+            self.ts_ordering(&self.left_ts),
+            self.ts_ordering(&self.right_ts),
         ]
     }
 
@@ -210,7 +255,7 @@ impl ExecutionPlan for AsofJoinExec {
             Ok(c) => c,
             Err(c) => return internal_err!("AsofJoinExec: expected 2 children, got {}", c.len()),
         };
-        Ok(Arc::new(Self::try_new(
+        let exec = Self::try_new(
             left,
             right,
             self.on.clone(),
@@ -218,7 +263,15 @@ impl ExecutionPlan for AsofJoinExec {
             Arc::clone(&self.right_ts),
             self.op,
             Arc::clone(&self.schema),
-        )?))
+        )?;
+        Ok(Arc::new(exec.with_projection(self.projection.clone())?))
+    }
+
+    fn try_swapping_with_projection(
+        &self,
+        projection: &ProjectionExec,
+    ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        try_embed_projection(projection, self)
     }
 
     fn execute(
@@ -247,33 +300,42 @@ impl ExecutionPlan for AsofJoinExec {
                 );
             }
         }
-        let key_types = |side: &SchemaRef, pick: fn(&Key) -> &Arc<dyn PhysicalExpr>| {
-            self.on
-                .iter()
-                .map(|k| pick(k).data_type(side))
-                .collect::<Result<Vec<_>>>()
-        };
+        let key_types = self
+            .on
+            .iter()
+            .map(|(l, _)| l.data_type(&ls))
+            .collect::<Result<Vec<_>>>()?;
         let left_enc = Encoder::new(
             self.on.iter().map(|(l, _)| Arc::clone(l)).collect(),
             Arc::clone(&self.left_ts),
-            key_types(&ls, |k| &k.0)?,
             lt,
         )?;
         let right_enc = Encoder::new(
             self.on.iter().map(|(_, r)| Arc::clone(r)).collect(),
             Arc::clone(&self.right_ts),
-            key_types(&rs, |k| &k.1)?,
             rt,
         )?;
         let reservation = MemoryConsumer::new(format!("AsofJoinExec[{partition}]"))
             .register(context.memory_pool());
+        let ties = TieBreak::new(self.tie_breakers())?;
+        // Each input runs in its own task, a batch or two ahead: the merges of the scans'
+        // partitions under the join then work while the join does (q4 of benches/peers.sh:
+        // 47 → 37 ms, medians of 42 runs).
+        let left = spawn_buffered(self.left.execute(partition, Arc::clone(&context))?, 2);
+        let right = spawn_buffered(self.right.execute(partition, context)?, 2);
+        let output = Output {
+            schema: self.schema(),
+            columns: match &self.projection {
+                Some(p) => p.clone(),
+                None => (0..self.schema.fields().len()).collect(),
+            },
+            left_width: ls.fields().len(),
+        };
         let state = State {
-            schema: Arc::clone(&self.schema),
-            left: self.left.execute(partition, Arc::clone(&context))?,
-            right: self.right.execute(partition, context)?,
-            left_enc,
-            right_enc,
-            merger: Merger::new(self.op, reservation),
+            output,
+            left,
+            right,
+            merger: Merger::new(self.op, (left_enc, right_enc), key_types, ties, reservation)?,
             current: None,
             metrics: BaselineMetrics::new(&self.metrics, partition),
         };
@@ -282,7 +344,7 @@ impl ExecutionPlan for AsofJoinExec {
             Ok(out.map(|b| (b, s)))
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(
-            Arc::clone(&self.schema),
+            self.schema(),
             stream,
         )))
     }
@@ -302,11 +364,9 @@ struct Current {
 }
 
 struct State {
-    schema: SchemaRef,
+    output: Output,
     left: SendableRecordBatchStream,
     right: SendableRecordBatchStream,
-    left_enc: Encoder,
-    right_enc: Encoder,
     merger: Merger,
     current: Option<Current>,
     metrics: BaselineMetrics,
@@ -320,7 +380,7 @@ impl State {
                     return Ok(None);
                 };
                 if batch.num_rows() > 0 {
-                    let left = self.left_enc.encode(batch)?;
+                    let left = self.merger.encode_left(batch)?;
                     let picks = Vec::with_capacity(left.batch.num_rows());
                     self.current = Some(Current {
                         left,
@@ -339,20 +399,20 @@ impl State {
                 Step::NeedRight => {
                     timer.done();
                     match self.right.next().await.transpose()? {
-                        Some(b) => self.merger.push_right(self.right_enc.encode(b)?)?,
+                        Some(b) => self.merger.push_right(b)?,
                         None => self.merger.finish_right(),
                     }
                 }
                 Step::Flush | Step::Done => {
                     let out =
                         self.merger
-                            .build(&self.schema, &cur.left.batch, cur.start, &cur.picks)?;
+                            .build(&self.output, &cur.left.batch, cur.start, &cur.picks)?;
                     cur.start = cur.next;
                     cur.picks.clear();
                     if step == Step::Done {
                         self.current = None;
                     }
-                    self.merger.release();
+                    self.merger.release()?;
                     timer.done();
                     self.metrics.record_output(out.num_rows());
                     return Ok(Some(out));

@@ -114,7 +114,12 @@ async fn explain_shows_the_operator_sorts_and_pushed_filters() {
         plan.contains("AsofJoin: match=[l.ts >= r.ts], on=[(l.k, r.k)]"),
         "{plan}"
     );
-    assert!(plan.contains("SortExec"), "{plan}");
+    // The inputs are sorted by their ts alone, never by the keys.
+    let sorts: Vec<&str> = plan.lines().filter(|l| l.contains("SortExec")).collect();
+    assert!(!sorts.is_empty(), "{plan}");
+    for sort in sorts {
+        assert!(sort.contains("expr=[ts@") && !sort.contains("k@"), "{plan}");
+    }
     // The left-only term is below the join, the right one stays above it.
     let logical: Vec<&str> = plan
         .lines()
@@ -181,6 +186,46 @@ async fn the_parenthesized_form_plans_without_the_rewrite() {
             .unwrap()
             .to_string()
             .contains("| 2 |")
+    );
+}
+
+#[tokio::test]
+async fn inputs_in_declared_ts_order_need_no_sort_and_a_false_declaration_is_an_error() {
+    let e = engine().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let (sorted, unsorted) = (path("sorted.parquet"), path("unsorted.parquet"));
+    run(
+        &e,
+        &format!(
+            "COPY (SELECT * FROM r WHERE ts IS NOT NULL ORDER BY ts) TO '{sorted}' STORED AS PARQUET;
+             COPY (SELECT * FROM r WHERE ts IS NOT NULL ORDER BY v DESC) TO '{unsorted}' STORED AS PARQUET;
+             CREATE EXTERNAL TABLE rs STORED AS PARQUET WITH ORDER (ts ASC NULLS LAST) LOCATION '{sorted}';
+             CREATE EXTERNAL TABLE ru STORED AS PARQUET WITH ORDER (ts ASC NULLS LAST) LOCATION '{unsorted}';"
+        ),
+    )
+    .await
+    .unwrap();
+    let q = |t: &str| {
+        format!(
+            "SELECT l.id, x.v FROM (SELECT * FROM l ORDER BY ts) l \
+             ASOF JOIN {t} x MATCH_CONDITION (l.ts >= x.ts) ON l.k = x.k ORDER BY 1"
+        )
+    };
+    let plan = run(&e, &format!("EXPLAIN {}", q("rs"))).await.unwrap();
+    let physical = &plan[plan.find("physical_plan").unwrap()..];
+    let join = physical.find("AsofJoinExec").unwrap();
+    // Under the join: one sort (the subquery's ORDER BY), none for the declared table.
+    assert_eq!(physical[join..].matches("SortExec").count(), 1, "{plan}");
+    let got = run(&e, &q("rs")).await.unwrap();
+    assert!(
+        got.contains("| 1  | 10 |") && got.contains("| 2  | 20 |"),
+        "{got}"
+    );
+    let err = run(&e, &q("ru")).await.unwrap_err().to_string();
+    assert!(
+        err.contains("not in the ts order its plan declares"),
+        "{err}"
     );
 }
 
