@@ -207,3 +207,110 @@ fn demo_fills_every_table_keeps_labels_apart_and_refuses_to_mix() {
         text(&out.stderr)
     );
 }
+
+/// A PetShop-layout folder: scenario `steady` with a normal period and one issue, and
+/// scenario `alt` with only an issue (it trains on every normal period). site calls search
+/// and ads, search calls db; in each issue search slows down from the third sample on and
+/// site with it, as the alert on site says.
+fn petshop_folder(root: &std::path::Path) {
+    let nodes = ["site", "search", "ads", "db"];
+    let header = |out: &mut String| {
+        let cols: Vec<(&str, &str, &str)> = nodes
+            .iter()
+            .flat_map(|n| [(*n, "latency", "Average"), (*n, "availability", "Average")])
+            .collect();
+        for (i, row) in ["microservice", "metric", "statistic"].iter().enumerate() {
+            out.push_str(row);
+            for c in &cols {
+                out.push(',');
+                out.push_str([c.0, c.1, c.2][i]);
+            }
+            out.push('\n');
+        }
+        out.push_str("unix_timestamp");
+        out.push_str(&",".repeat(cols.len()));
+        out.push('\n');
+    };
+    let base = [0.30, 0.05, 0.02, 0.01];
+    let row = |out: &mut String, t: i64, i: i64, slow: bool| {
+        out.push_str(&format!("{t}.0"));
+        for (n, b) in base.iter().enumerate() {
+            let jitter = 1.0 + ((i * 7 + n as i64 * 3) % 11) as f64 / 100.0;
+            let mut latency = b * jitter;
+            if slow && (n == 0 || n == 1) {
+                latency += 2.0;
+            }
+            out.push_str(&format!(",{latency},100.0"));
+        }
+        out.push('\n');
+    };
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    let mut normal = String::new();
+    header(&mut normal);
+    for i in 0..300 {
+        row(&mut normal, 1_692_608_400 + 300 * i, i, false);
+    }
+    write("steady/noissue/metrics.csv", &normal);
+    let graph = ",site,search,ads,db\nsite,0.0,1.0,1.0,0.0\nsearch,0.0,0.0,0.0,1.0\nads,0.0,0.0,0.0,0.0\ndb,0.0,0.0,0.0,0.0\n";
+    for (scenario, start) in [("steady", 1_681_855_320_i64), ("alt", 1_682_055_320)] {
+        let mut issue = String::new();
+        header(&mut issue);
+        for i in 0..5 {
+            row(&mut issue, start + 300 * i, i, i >= 2);
+        }
+        write(&format!("{scenario}/train/issue_0/metrics.csv"), &issue);
+        write(
+            &format!("{scenario}/train/issue_0/target.json"),
+            &format!(
+                r#"{{"target": {{"node": "site", "metric": "latency", "agg": "Average", "timestamp": {}}}, "root_cause": {{"node": "search", "metric": null}}}}"#,
+                start + 600
+            ),
+        );
+        write(&format!("{scenario}/graph.csv"), graph);
+    }
+}
+
+#[test]
+fn eval_petshop_trains_per_scenario_and_ranks_the_slow_dependency_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("petshop");
+    petshop_folder(&data);
+    let ranks = dir.path().join("ranks.csv");
+    let out = sigfuse(
+        &dir.path().join("lake"),
+        &[
+            "eval",
+            "petshop",
+            "--data",
+            data.to_str().unwrap(),
+            "--ranks",
+            ranks.to_str().unwrap(),
+        ],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "trained petshop_alt version 1 on the 1 normal periods of the other scenarios"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("call_graph_edges 3"), "{stderr}");
+    let all = stdout.lines().last().unwrap_or_default();
+    assert_eq!(
+        all.split_whitespace().collect::<Vec<_>>(),
+        ["all", "all", "2", "100.0", "%", "100.0", "%"],
+        "{stdout}"
+    );
+    let ranks = std::fs::read_to_string(&ranks).unwrap();
+    let rows: Vec<&str> = ranks.lines().collect();
+    assert_eq!(rows.len(), 3, "{ranks}");
+    for row in &rows[1..] {
+        let ranked = row.rsplit(',').next().unwrap_or_default();
+        assert!(ranked.starts_with("search;"), "{ranks}");
+    }
+}
