@@ -110,12 +110,60 @@ pub(crate) async fn ranked_services(
     Ok(out)
 }
 
-/// Top-k hit rates as percentages.
-pub(crate) fn pct(hits: &[usize], n: usize) -> String {
-    hits.iter()
-        .map(|h| format!("{:>5.1} %", 100.0 * *h as f64 / n.max(1) as f64))
-        .collect::<Vec<_>>()
-        .join(" ")
+/// Top-k hits of ranked root causes for the ks `K` (e.g. `[1, 3, 5]`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TopK<const N: usize> {
+    pub cases: usize,
+    hits: [usize; N],
+}
+
+impl<const N: usize> Default for TopK<N> {
+    fn default() -> Self {
+        Self {
+            cases: 0,
+            hits: [0; N],
+        }
+    }
+}
+
+impl<const N: usize> TopK<N> {
+    /// Counts one case whose true root cause `truth` came at `rank_of(ranked, truth)`.
+    pub fn add(&mut self, ks: &[usize; N], rank: Option<usize>) {
+        self.cases += 1;
+        for (k, hits) in ks.iter().zip(self.hits.iter_mut()) {
+            *hits += usize::from(rank.is_some_and(|r| r <= *k));
+        }
+    }
+
+    pub fn merge(&mut self, other: &Self) {
+        self.cases += other.cases;
+        for (a, b) in self.hits.iter_mut().zip(other.hits) {
+            *a += b;
+        }
+    }
+
+    /// The hit rates as percentages.
+    pub fn pct(&self) -> String {
+        self.hits
+            .iter()
+            .map(|h| format!("{:>5.1} %", 100.0 * *h as f64 / self.cases.max(1) as f64))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The 1-based rank of `truth` among `ranked`.
+pub(crate) fn rank_of(ranked: &[String], truth: &str) -> Option<usize> {
+    ranked.iter().position(|s| s == truth).map(|r| r + 1)
+}
+
+/// `rank  3  top3 a,b,c`: one case's line.
+pub(crate) fn rank_line(rank: Option<usize>, ranked: &[String]) -> String {
+    format!(
+        "rank {:>2}  top3 {}",
+        rank.map_or("-".to_string(), |r| r.to_string()),
+        ranked.iter().take(3).cloned().collect::<Vec<_>>().join(",")
+    )
 }
 
 pub(crate) fn csv_writer(p: &std::path::Path) -> Result<csv::Writer<std::fs::File>> {

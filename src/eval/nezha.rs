@@ -105,7 +105,7 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
         &["case", "label_time", "fault_type", "root_cause", "ranked"],
     )?;
     // fault type → (cases, hits at each k)
-    let mut by_type: BTreeMap<String, (usize, [usize; 3])> = BTreeMap::new();
+    let mut by_type: BTreeMap<String, super::TopK<3>> = BTreeMap::new();
     let started = std::time::Instant::now();
     for (i, case) in cases.iter().enumerate() {
         let since = case.inject_time.trim_end_matches('Z').replace('T', " ");
@@ -117,23 +117,18 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
             None,
         )
         .await?;
-        let rank = ranked
-            .iter()
-            .position(|s| *s == case.service)
-            .map(|r| r + 1);
-        let entry = by_type.entry(case.fault_type.clone()).or_default();
-        entry.0 += 1;
-        for (k, hits) in TOP.iter().zip(entry.1.iter_mut()) {
-            *hits += usize::from(rank.is_some_and(|r| r <= *k));
-        }
+        let rank = super::rank_of(&ranked, &case.service);
+        by_type
+            .entry(case.fault_type.clone())
+            .or_default()
+            .add(&TOP, rank);
         eprintln!(
-            "case {:>2} {} {:<15} true {:<22} rank {:>2}  top3 {}",
+            "case {:>2} {} {:<15} true {:<22} {}",
             i + 1,
             case.inject_time,
             case.fault_type,
             case.service,
-            rank.map_or("-".to_string(), |r| r.to_string()),
-            ranked.iter().take(3).cloned().collect::<Vec<_>>().join(",")
+            super::rank_line(rank, &ranked)
         );
         if let Some(w) = &mut ranks_out {
             w.write_record([
@@ -151,21 +146,12 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
     }
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "fault_type       cases  top1    top3    top5")?;
-    let mut total = (0, [0; 3]);
-    for (t, (n, hits)) in &by_type {
-        writeln!(stdout, "{t:<16} {n:>5}  {}", super::pct(hits, *n))?;
-        total.0 += n;
-        for (a, b) in total.1.iter_mut().zip(hits) {
-            *a += b;
-        }
+    let mut total = super::TopK::<3>::default();
+    for (t, hits) in &by_type {
+        writeln!(stdout, "{t:<16} {:>5}  {}", hits.cases, hits.pct())?;
+        total.merge(hits);
     }
-    writeln!(
-        stdout,
-        "{:<16} {:>5}  {}",
-        "all",
-        total.0,
-        super::pct(&total.1, total.0)
-    )?;
+    writeln!(stdout, "{:<16} {:>5}  {}", "all", total.cases, total.pct())?;
     let threshold = model.metrics["anomalous"].as_f64().unwrap_or(0.99);
     let d = window_detection(&engine, &cases, threshold).await?;
     writeln!(
@@ -181,8 +167,8 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
     )?;
     eprintln!(
         "root_cause: {} cases in {elapsed:.1} s ({:.0} ms each)",
-        total.0,
-        elapsed * 1e3 / total.0 as f64
+        total.cases,
+        elapsed * 1e3 / total.cases as f64
     );
     Ok(ExitCode::SUCCESS)
 }

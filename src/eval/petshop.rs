@@ -255,7 +255,7 @@ async fn evaluate(config: &EngineConfig, args: &PetshopArgs, location: &str) -> 
         ],
     )?;
     // (scenario, target metric) → (issues, hits at each k)
-    let mut tally: BTreeMap<(String, String), (usize, [usize; 2])> = BTreeMap::new();
+    let mut tally: BTreeMap<(String, String), super::TopK<2>> = BTreeMap::new();
     let started = std::time::Instant::now();
     for issue in &issues {
         let ts = |t: &str| format!("TIMESTAMP {}", quote(t.trim_end_matches('Z')));
@@ -267,24 +267,19 @@ async fn evaluate(config: &EngineConfig, args: &PetshopArgs, location: &str) -> 
             Some(&issue.target_node),
         )
         .await?;
-        let rank = ranked
-            .iter()
-            .position(|s| *s == issue.root_cause)
-            .map(|r| r + 1);
+        let rank = super::rank_of(&ranked, &issue.root_cause);
         for key in [issue.target_metric.clone(), "all".to_string()] {
-            let entry = tally.entry((issue.scenario.clone(), key)).or_default();
-            entry.0 += 1;
-            for (k, hits) in TOP.iter().zip(entry.1.iter_mut()) {
-                *hits += usize::from(rank.is_some_and(|r| r <= *k));
-            }
+            tally
+                .entry((issue.scenario.clone(), key))
+                .or_default()
+                .add(&TOP, rank);
         }
         let case = format!("{}/{}", issue.scenario, issue.period);
         eprintln!(
-            "{case:<32} {:<12} true {:<28} rank {:>2}  top3 {}",
+            "{case:<32} {:<12} true {:<28} {}",
             issue.target_metric,
             issue.root_cause,
-            rank.map_or("-".to_string(), |r| r.to_string()),
-            ranked.iter().take(3).cloned().collect::<Vec<_>>().join(",")
+            super::rank_line(rank, &ranked)
         );
         if let Some(w) = &mut ranks_out {
             w.write_record([
@@ -306,18 +301,16 @@ async fn evaluate(config: &EngineConfig, args: &PetshopArgs, location: &str) -> 
         stdout,
         "scenario             target        issues  top1    top3"
     )?;
-    let mut total = (0, [0; 2]);
-    for ((scenario, metric), (n, hits)) in &tally {
+    let mut total = super::TopK::<2>::default();
+    for ((scenario, metric), hits) in &tally {
         writeln!(
             stdout,
-            "{scenario:<20} {metric:<13} {n:>6}  {}",
-            super::pct(hits, *n)
+            "{scenario:<20} {metric:<13} {:>6}  {}",
+            hits.cases,
+            hits.pct()
         )?;
         if metric == "all" {
-            total.0 += n;
-            for (a, b) in total.1.iter_mut().zip(hits) {
-                *a += b;
-            }
+            total.merge(hits);
         }
     }
     writeln!(
@@ -325,13 +318,13 @@ async fn evaluate(config: &EngineConfig, args: &PetshopArgs, location: &str) -> 
         "{:<20} {:<13} {:>6}  {}",
         "all",
         "all",
-        total.0,
-        super::pct(&total.1, total.0)
+        total.cases,
+        total.pct()
     )?;
     eprintln!(
         "root_cause: {} issues in {elapsed:.1} s ({:.0} ms each)",
-        total.0,
-        elapsed * 1e3 / total.0 as f64
+        total.cases,
+        elapsed * 1e3 / total.cases as f64
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -58,30 +58,17 @@ pub fn table_functions(
     models: &ModelHandles,
     tables: &[String; 4],
 ) -> Vec<(&'static str, Arc<dyn TableFunctionImpl>, Documentation)> {
-    let windows = time::signal_windows::SignalWindows::new(tables.clone());
-    let detect = detect::detect_anomalies::DetectAnomalies::new(Arc::clone(&models.detectors));
-    let root = detect::root_cause::RootCause::new(Arc::clone(&models.detectors));
     let doc = |d: Option<&Documentation>| d.cloned().expect("table functions have #[user_doc]");
+    let windows = time::signal_windows::SignalWindows::new(tables.clone());
+    let windows_doc = doc(windows.documentation());
+    let detect = detect::detect_anomalies::DetectAnomalies::new(Arc::clone(&models.detectors));
+    let detect_doc = doc(detect.documentation());
+    let root = detect::root_cause::RootCause::new(Arc::clone(&models.detectors));
+    let root_doc = doc(root.documentation());
     vec![
-        (
-            time::signal_windows::NAME,
-            Arc::new(time::signal_windows::SignalWindows::new(tables.clone())),
-            doc(windows.documentation()),
-        ),
-        (
-            detect::detect_anomalies::NAME,
-            Arc::new(detect::detect_anomalies::DetectAnomalies::new(Arc::clone(
-                &models.detectors,
-            ))),
-            doc(detect.documentation()),
-        ),
-        (
-            detect::root_cause::NAME,
-            Arc::new(detect::root_cause::RootCause::new(Arc::clone(
-                &models.detectors,
-            ))),
-            doc(root.documentation()),
-        ),
+        (time::signal_windows::NAME, Arc::new(windows), windows_doc),
+        (detect::detect_anomalies::NAME, Arc::new(detect), detect_doc),
+        (detect::root_cause::NAME, Arc::new(root), root_doc),
     ]
 }
 

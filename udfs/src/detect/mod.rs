@@ -370,17 +370,12 @@ pub(crate) fn incident_args(
     };
     let model = constant(&exprs[0])?;
     let model = detectors.get(who, &model_name(who, Some(&model))?)?;
-    let target = match exprs.get(3) {
+    let target = match exprs.get(3).map(constant).transpose()? {
         None => None,
-        Some(e) => match constant(e)? {
-            ScalarValue::Utf8(Some(s))
-            | ScalarValue::Utf8View(Some(s))
-            | ScalarValue::LargeUtf8(Some(s)) => Some(s),
-            ScalarValue::Utf8(None)
-            | ScalarValue::Utf8View(None)
-            | ScalarValue::LargeUtf8(None) => None,
-            other => {
-                return plan_err!("{who}: the target must be a service name (text), got {other}");
+        Some(v) => match v.try_as_str() {
+            Some(s) => s.map(str::to_string),
+            None => {
+                return plan_err!("{who}: the target must be a service name (text), got {v}");
             }
         },
     };
