@@ -89,11 +89,12 @@ pub(crate) async fn ranked_services(
     model: &str,
     since: &str,
     until: &str,
-    target: Option<&str>,
+    focus: &[&str],
 ) -> Result<Vec<String>> {
-    let target = target
+    let target: String = focus
+        .iter()
         .map(|t| format!(", '{}'", t.replace('\'', "''")))
-        .unwrap_or_default();
+        .collect();
     let sql = format!(
         "SELECT service FROM root_cause('{model}', {since}, {until}{target}) ORDER BY rank"
     );

@@ -114,7 +114,7 @@ async fn evaluate(config: &EngineConfig, args: &NezhaArgs, location: &str) -> Re
             MODEL,
             &format!("TIMESTAMP '{since}'"),
             &format!("TIMESTAMP '{since}' + INTERVAL '3 minutes'"),
-            None,
+            &[],
         )
         .await?;
         let rank = super::rank_of(&ranked, &case.service);

@@ -14,10 +14,11 @@
 //!    alternates between the low and high regimes) trains on every normal period of the
 //!    dataset;
 //! 3. per issue: `SELECT service FROM root_cause('petshop_<scenario>', <first sample>, <last
-//!    sample> + INTERVAL '5 minutes') ORDER BY rank` — the issue's own metric file is the
-//!    incident window;
-//! 4. score the ranks against the labels. Only this step and step 3's bounds read
-//!    `_labels/petshop-issues.json`; the detectors never see a root cause or a target.
+//!    sample> + INTERVAL '5 minutes', <target node>, '<metric>.<statistic>') ORDER BY rank` —
+//!    the issue's own metric file is the incident window, and the alert (the target node and
+//!    the metric and statistic it fired on) is the task's input, as in the PetShop benchmark;
+//! 4. score the ranks against the labels. Only this step and step 3's inputs (bounds and
+//!    alert) read `_labels/petshop-issues.json`; the detectors never see a root cause.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -61,8 +62,18 @@ struct Issue {
     last: String,
     target_node: String,
     target_metric: String,
+    /// The target's statistic (`Average`, `p50`, …).
+    target_agg: String,
     target_time: i64,
     root_cause: String,
+}
+
+impl Issue {
+    /// The alert's metric and statistic as the ingested metric is named
+    /// (`latency.average`): `root_cause`'s symptom.
+    fn symptom(&self) -> String {
+        format!("{}.{}", self.target_metric, self.target_agg).to_ascii_lowercase()
+    }
 }
 
 async fn read_issues(lake: &Lake) -> Result<Vec<Issue>> {
@@ -82,6 +93,7 @@ async fn read_issues(lake: &Lake) -> Result<Vec<Issue>> {
                 last: text(&i["last"], "metrics")?,
                 target_node: text(&i["target"]["node"], "target.node")?,
                 target_metric: text(&i["target"]["metric"], "target.metric")?,
+                target_agg: text(&i["target"]["agg"], "target.agg")?,
                 target_time: i["target"]["timestamp"].as_i64().unwrap_or_default(),
                 root_cause: text(&i["root_cause"]["node"], "root_cause.node")?,
             })
@@ -264,7 +276,7 @@ async fn evaluate(config: &EngineConfig, args: &PetshopArgs, location: &str) -> 
             &model_name(&issue.scenario),
             &ts(&issue.first),
             &format!("{} + {WINDOW}", ts(&issue.last)),
-            Some(&issue.target_node),
+            &[&issue.target_node, &issue.symptom()],
         )
         .await?;
         let rank = super::rank_of(&ranked, &issue.root_cause);

@@ -41,7 +41,18 @@ pub fn location_to_url(location: &str) -> Result<Url> {
     let mut url = if has_scheme {
         Url::parse(location).map_err(|e| err(location, e))?
     } else {
-        let path = std::path::absolute(location).map_err(|e| err(location, e))?;
+        // `..` and `.` are resolved lexically: object_store paths refuse them.
+        let absolute = std::path::absolute(location).map_err(|e| err(location, e))?;
+        let mut path = std::path::PathBuf::new();
+        for part in absolute.components() {
+            match part {
+                std::path::Component::ParentDir => {
+                    path.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => path.push(other),
+            }
+        }
         Url::from_directory_path(&path).map_err(|()| err(location, "not an absolute local path"))?
     };
     if !url.path().ends_with('/') {
@@ -167,6 +178,10 @@ mod tests {
         assert_eq!(url.as_str(), "file:///tmp/lake/");
         let rel = location_to_url("rel/dir").unwrap();
         assert!(rel.as_str().starts_with("file:///") && rel.as_str().ends_with("rel/dir/"));
+        // `..` and `.` are resolved (object_store paths refuse them).
+        let up = location_to_url("/tmp/a/../b/./c").unwrap();
+        assert_eq!(up.as_str(), "file:///tmp/b/c/");
+        assert!(Lake::open("../lake").is_ok());
     }
 
     #[test]

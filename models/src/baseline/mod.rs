@@ -60,6 +60,27 @@ const MIN_SCALE: f64 = 1e-9;
 const POOLED: &str = "\u{0}pooled";
 /// Feature-name prefix of a window's callees (`calls:<service>`, from `span_callees`).
 pub const CALLS_PREFIX: &str = "calls:";
+/// The deviation a normal variable exceeds (either way) 1 % of the time: a symptom score's
+/// `raw` is relative to it, as a fused score's is to the 99th percentile of training.
+const Z_99: f64 = 2.575_829_303_548_901;
+
+/// Whether `feature` measures `symptom`: the feature's name without its label prefix
+/// (`metric:`, `event:`) equals the symptom or starts with it and a `.` or `_`, ignoring
+/// case: `latency` matches `latency_p95_ms` and `metric:latency.average`,
+/// `availability.average` only `metric:availability.average`. Callees never match.
+pub fn measures(feature: &str, symptom: &str) -> bool {
+    if feature.starts_with(CALLS_PREFIX) || symptom.is_empty() {
+        return false;
+    }
+    let bare = feature
+        .split_once(':')
+        .map_or(feature, |(_, name)| name)
+        .as_bytes();
+    let symptom = symptom.as_bytes();
+    bare.len() >= symptom.len()
+        && bare[..symptom.len()].eq_ignore_ascii_case(symptom)
+        && matches!(bare.get(symptom.len()), None | Some(b'.' | b'_'))
+}
 
 /// The four signal modalities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -280,7 +301,12 @@ impl Baseline {
             if m != Modality::Metrics {
                 vs.extend(std::iter::repeat_n(0.0, missing as usize));
             }
-            s.features.insert(f.to_string(), (m, Robust::fit(&mut vs)));
+            let robust = if m == Modality::Metrics {
+                Robust::fit_gauge(&mut vs)
+            } else {
+                Robust::fit(&mut vs)
+            };
+            s.features.insert(f.to_string(), (m, robust));
         }
         let call_graph = windows
             .iter()
@@ -357,11 +383,24 @@ impl Baseline {
             .unwrap_or_else(|| &self.services[POOLED])
     }
 
+    /// The deviation of one feature of a window of a service with `stats`.
+    fn deviation(&self, stats: &ServiceStats, m: Modality, f: &str, v: f64) -> f64 {
+        match stats.features.get(f) {
+            Some((_, r)) => r.deviation(v).min(Z_CAP),
+            None if v == 0.0 && m != Modality::Metrics => 0.0,
+            // A labeled feature (metric, event kind, callee) new to the service.
+            None if f.contains(':') || self.services[POOLED].features.contains_key(f) => {
+                NEW_FEATURE_Z
+            }
+            // A column the model was not trained on.
+            None => 0.0,
+        }
+    }
+
     /// Per modality: the largest feature deviation and the index of that feature in
     /// `w.features` (usize::MAX when the modality is present without features).
     fn modality_raw(&self, w: &Window) -> [Option<(f64, usize)>; 4] {
         let stats = self.stats_of(&w.service);
-        let pooled = &self.services[POOLED];
         let mut out: [Option<(f64, usize)>; 4] = [None; 4];
         for m in Modality::ALL {
             if w.present[m.index()] {
@@ -369,14 +408,7 @@ impl Baseline {
             }
         }
         for (i, (m, f, v)) in w.features.iter().enumerate() {
-            let z = match stats.features.get(f) {
-                Some((_, r)) => r.deviation(*v).min(Z_CAP),
-                None if *v == 0.0 && *m != Modality::Metrics => 0.0,
-                // A labeled feature (metric, event kind, callee) new to the service.
-                None if f.contains(':') || pooled.features.contains_key(f) => NEW_FEATURE_Z,
-                // A column the model was not trained on.
-                None => 0.0,
-            };
+            let z = self.deviation(stats, *m, f, *v);
             let slot = out[m.index()].get_or_insert((0.0, usize::MAX));
             if z > slot.0 || slot.1 == usize::MAX {
                 *slot = (z, i);
@@ -449,6 +481,57 @@ impl Baseline {
             top_feature,
             top_value,
             top_median,
+        })
+    }
+
+    /// Scores one window on the features that [`measure`](measures) one symptom only (the
+    /// metric an alert fired on: `latency.average`, `error_ratio`), for ranking the causes of
+    /// that symptom: the largest such deviation `z` (in robust standard deviations) gives
+    /// `score` = P(|N(0, 1)| < z), the fraction of normal windows a normally distributed
+    /// feature would put below it, and `raw` = z / 2.576 (1 at a score of 0.99). `None` when
+    /// the window has no such feature. Confidence is 1: the symptom was measured.
+    ///
+    /// With a `direction` (the sign of the target's own deviation: +1 when its latency rose,
+    /// −1 when its availability fell), only deviations that way count (others score 0): a
+    /// cause of a drop shows a drop, and a node whose availability rose from 0 to 100 since
+    /// training (drift) does not explain one.
+    pub fn score_symptom(
+        &self,
+        w: &Window,
+        symptom: &str,
+        direction: Option<f64>,
+    ) -> Option<Score> {
+        let stats = self.stats_of(&w.service);
+        let (z, i) = w
+            .features
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, f, _))| measures(f, symptom))
+            .map(|(i, (m, f, v))| {
+                let against = match (direction, stats.features.get(f)) {
+                    (Some(d), Some((_, r))) => (v - r.median) * d < 0.0,
+                    _ => false,
+                };
+                let z = if against {
+                    0.0
+                } else {
+                    self.deviation(stats, *m, f, *v)
+                };
+                (z, i)
+            })
+            .reduce(|best, next| if next.0 > best.0 { next } else { best })?;
+        let (m, f, v) = &w.features[i];
+        let mut weights = [None; 4];
+        weights[m.index()] = Some(1.0);
+        Some(Score {
+            score: libm::erf(z / std::f64::consts::SQRT_2),
+            raw: z / Z_99,
+            confidence: 1.0,
+            weights,
+            top_modality: *m,
+            top_feature: f.clone(),
+            top_value: *v,
+            top_median: stats.features.get(f).map_or(f64::NAN, |(_, r)| r.median),
         })
     }
 
@@ -619,6 +702,47 @@ mod tests {
         old.as_object_mut().unwrap().remove("call_graph");
         let old = Baseline::load_state(&serde_json::to_vec(&old).unwrap()).unwrap();
         assert_eq!(old.call_graph().count(), 0);
+    }
+
+    #[test]
+    fn a_symptom_scores_on_its_own_features() {
+        let (m, _) = Baseline::fit(Options::default(), &normal()).unwrap();
+        // db's CPU is far off, its latency normal: on the latency symptom db is normal.
+        let w = window("db", 60.0, Some(5.0));
+        assert_eq!(m.score(&w).unwrap().top_feature, "metric:cpu");
+        let s = m.score_symptom(&w, "latency", None).unwrap();
+        assert_eq!(s.top_feature, "latency_p95_ms");
+        assert!(s.score < 0.9, "{s:?}");
+        let cpu = m.score_symptom(&w, "cpu", None).unwrap();
+        assert_eq!((cpu.top_feature.as_str(), cpu.score), ("metric:cpu", 1.0));
+        assert!(cpu.raw > 10.0);
+        // The raw score is 1 where the score is 0.99.
+        assert!((libm::erf(Z_99 / std::f64::consts::SQRT_2) - 0.99).abs() < 1e-12);
+        let r = m
+            .score_symptom(&window("db", 11.0, Some(5.0)), "cpu", None)
+            .unwrap();
+        assert!((r.score - libm::erf(r.raw * Z_99 / std::f64::consts::SQRT_2)).abs() < 1e-12);
+        assert_eq!(
+            m.score_symptom(&window("db", 10.0, None), "latency", None),
+            None
+        );
+        // Directed: db's CPU rose, so it explains a rise, not a fall.
+        let up = m.score_symptom(&w, "cpu", Some(1.0)).unwrap();
+        assert_eq!(up.score, 1.0);
+        let down = m.score_symptom(&w, "cpu", Some(-1.0)).unwrap();
+        assert_eq!((down.score, down.raw), (0.0, 0.0));
+    }
+
+    #[test]
+    fn symptoms_match_feature_names_by_prefix_and_separator() {
+        assert!(measures("latency_p95_ms", "latency"));
+        assert!(measures("metric:latency.average", "latency"));
+        assert!(measures("metric:Latency.Average", "latency.average"));
+        assert!(measures("error_ratio", "error_ratio"));
+        assert!(!measures("metric:latency.average", "latency.p99"));
+        assert!(!measures("metric:latencyx", "latency"));
+        assert!(!measures("calls:latency", "latency"));
+        assert!(!measures("spans", ""));
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //!   not explain a loud one), unless it is a common cause itself.
 //!
 //! Given the symptom's service (the target of an alert), [`rank_for`] ranks for that symptom:
-//! the target and the services downstream of it first.
+//! the target and the services downstream of it first, and of two unexplained anomalies linked
+//! to it the one whose anomaly spread further first (the larger sum of calibrated scores over
+//! it and the explained anomalies upstream of it: its callers, theirs, and so on).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -125,6 +127,56 @@ pub fn rank_for(
             best.map(|b| b.service.clone())
         })
         .collect();
+    // With a target: per anomalous service linked to it, the sum of the calibrated scores
+    // (about one per anomaly; raw scores would let one badly scaled feature decide) of it and
+    // of the anomalies upstream of it that it may explain: its callers, their callers and so on,
+    // as long as each is an anomaly something explains (an unexplained anomaly on the way is
+    // a cause of its own: what lies above it is its share, not this one's); none when that
+    // walk does not reach the target. A cause whose anomaly spread to more of the system
+    // explains more of the incident.
+    let explained_set: BTreeSet<&str> = candidates
+        .iter()
+        .zip(&explained)
+        .filter(|(_, e)| e.is_some())
+        .map(|(c, _)| c.service.as_str())
+        .collect();
+    let mut callers: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (caller, out) in &callees {
+        for callee in out {
+            callers.entry(callee).or_default().push(caller);
+        }
+    }
+    let is_explained = |s: &str| explained_set.contains(s);
+    let upstream_sum = |start: &str| -> Option<f64> {
+        let t = target?;
+        if !is_anomalous(start) || !linked.as_ref()?.contains(start) {
+            return None;
+        }
+        let score = |s: &str| by_name.get(s).map_or(0.0, |c| c.score);
+        let raw = |s: &str| by_name.get(s).map_or(0.0, |c| c.raw);
+        let mut seen = BTreeSet::from([start]);
+        let mut queue = VecDeque::from([start]);
+        let mut sum = 0.0;
+        while let Some(node) = queue.pop_front() {
+            sum += score(node);
+            for &next in callers.get(node).into_iter().flatten() {
+                // The link explains the caller only as `explained` does: a faint anomaly
+                // does not explain a loud one.
+                if (Some(next) == target || is_explained(next))
+                    && raw(node) >= EXPLAINS * raw(next)
+                    && seen.insert(next)
+                {
+                    queue.push_back(next);
+                }
+            }
+        }
+        // Only an anomaly that reaches the target this way explains its symptom.
+        seen.contains(t).then_some(sum)
+    };
+    let reach: BTreeMap<String, f64> = candidates
+        .iter()
+        .filter_map(|c| Some((c.service.clone(), upstream_sum(&c.service)?)))
+        .collect();
     let mut ranked: Vec<Ranked> = candidates
         .into_iter()
         .zip(explained)
@@ -146,9 +198,11 @@ pub fn rank_for(
             (false, _) => 2,
         }
     };
+    let reach_of = |r: &Ranked| reach.get(&r.candidate.service).copied().unwrap_or(0.0);
     ranked.sort_by(|a, b| {
         tier(a)
             .cmp(&tier(b))
+            .then(reach_of(b).total_cmp(&reach_of(a)))
             .then(b.candidate.raw.total_cmp(&a.candidate.raw))
             .then_with(|| a.candidate.service.cmp(&b.candidate.service))
     });
@@ -276,6 +330,65 @@ mod tests {
         quiet_search[1].score = 0.5;
         let r = rank_for(quiet_search, &edges, 0.99, Some("site"));
         assert_eq!(order(&r)[..3], ["ads", "site", "db"]);
+    }
+
+    #[test]
+    fn for_a_target_the_cause_whose_anomaly_reaches_it_through_more_anomaly_comes_first() {
+        // site calls a load balancer (a leaf) and search, directly and through list.
+        let edges = [
+            e("site", "elb"),
+            e("site", "search"),
+            e("site", "list"),
+            e("list", "search"),
+        ];
+        let cands = vec![
+            c("site", 1.0, 10.0),
+            c("elb", 1.0, 30.0),
+            c("search", 1.0, 20.0),
+            c("list", 1.0, 15.0),
+        ];
+        // Without the target, site looks like the common cause of its anomalous callees. For
+        // site's symptom the loudest leaf (the balancer) would lead by score alone; search
+        // comes first because its anomaly also explains list's on the way to site.
+        assert_eq!(order(&rank(cands.clone(), &edges, 0.99))[0], "site");
+        let r = rank_for(cands.clone(), &edges, 0.99, Some("site"));
+        assert_eq!(order(&r), ["search", "elb", "list", "site"]);
+        assert_eq!(r[2].explained_by.as_deref(), Some("search"));
+        // A chain through an unexplained anomaly is not counted: with list unexplained
+        // (search too faint for it), search reaches site only directly.
+        let mut loud_list = cands;
+        loud_list[3].raw = 45.0;
+        let r = rank_for(loud_list, &edges, 0.99, Some("site"));
+        assert_eq!(order(&r), ["list", "elb", "search", "site"]);
+        // Two leaves equally anomalous: the one whose anomaly also shows in another caller
+        // (outside the target's subgraph) explains more of the incident.
+        let edges = [e("site", "elb"), e("site", "search"), e("client", "search")];
+        let cands = vec![
+            c("site", 1.0, 10.0),
+            c("elb", 1.0, 30.0),
+            c("search", 1.0, 30.0),
+            c("client", 1.0, 12.0),
+        ];
+        assert_eq!(order(&rank(cands.clone(), &edges, 0.99))[0], "site");
+        let r = rank_for(cands, &edges, 0.99, Some("site"));
+        assert_eq!(order(&r)[..2], ["search", "elb"]);
+        // An anomaly too faint to explain the target's (below half its raw score) does not
+        // count the target's anomaly, however many of its own callers it explains.
+        let edges = [
+            e("site", "sm"),
+            e("site", "search"),
+            e("c1", "sm"),
+            e("c2", "sm"),
+        ];
+        let cands = vec![
+            c("site", 1.0, 40.0),
+            c("sm", 1.0, 10.0),
+            c("search", 1.0, 30.0),
+            c("c1", 1.0, 5.0),
+            c("c2", 1.0, 5.0),
+        ];
+        let r = rank_for(cands, &edges, 0.99, Some("site"));
+        assert_eq!(order(&r)[..2], ["search", "sm"]);
     }
 
     #[test]

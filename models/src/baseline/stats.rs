@@ -28,9 +28,11 @@ pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
 pub struct Robust {
     pub median: f64,
     /// 1.4826 × MAD; when at least half the values equal the median, 1.2533 × the mean
-    /// absolute deviation (so a rare burst still has a scale); never below a floor of 5 % of
-    /// |median| (a 5 % change of a latency or a CPU share is no anomaly, however steady the
-    /// series), and at least 1 for whole-number features (counts) and 1e-6 otherwise.
+    /// absolute deviation (so a rare burst still has a scale). Never below 5 % of |median|
+    /// (a 5 % change of a latency or a CPU share is no anomaly, however steady the series),
+    /// except for a *saturated* series, one that sits at its extreme most of the time
+    /// (availability at 100 %, errors at 0): leaving the bound is the anomaly (availability
+    /// 100 → 97 %). Always at least 1 for whole-number features (counts), 1e-6 otherwise.
     pub scale: f64,
     /// Values it was fitted on.
     pub n: u64,
@@ -39,6 +41,17 @@ pub struct Robust {
 impl Robust {
     /// Fits on `xs` (reordered). An empty slice gives median 0 and scale 1.
     pub fn fit(xs: &mut [f64]) -> Self {
+        Self::fit_as(xs, true)
+    }
+
+    /// [`Robust::fit`] for a gauge (a measured value such as a metric's mean): whole numbers
+    /// there are no sign of a count (availability sitting at 100 %), so there is no
+    /// one-unit floor.
+    pub fn fit_gauge(xs: &mut [f64]) -> Self {
+        Self::fit_as(xs, false)
+    }
+
+    fn fit_as(xs: &mut [f64], may_count: bool) -> Self {
         if xs.is_empty() {
             return Self {
                 median: 0.0,
@@ -50,8 +63,11 @@ impl Robust {
         let mut dev: Vec<f64> = xs.iter().map(|x| (x - median).abs()).collect();
         let mad = quantile(&mut dev, 0.5);
         let mean_ad = dev.iter().sum::<f64>() / dev.len() as f64;
-        let counts = xs.iter().all(|x| x.fract() == 0.0);
-        let floor = (RELATIVE_FLOOR * median.abs()).max(if counts { 1.0 } else { 1e-6 });
+        let counts = may_count && xs.iter().all(|x| x.fract() == 0.0);
+        // `quantile` sorted xs: the extremes are its ends.
+        let saturated = mad == 0.0 && (median == xs[0] || median == xs[xs.len() - 1]);
+        let relative = if saturated { 0.0 } else { RELATIVE_FLOOR };
+        let floor = (relative * median.abs()).max(if counts { 1.0 } else { 1e-6 });
         let scale = if mad > 0.0 {
             MAD_TO_SIGMA * mad
         } else {
@@ -128,10 +144,24 @@ mod tests {
         assert!((Robust::fit(&mut ratio).scale - MEAN_AD_TO_SIGMA * 0.025).abs() < 1e-12);
         let mut constant = vec![4.0; 10];
         assert_eq!(Robust::fit(&mut constant).scale, 1.0);
-        let mut steady = vec![0.25; 10];
-        assert_eq!(Robust::fit(&mut steady).scale, 0.0125);
+        // A steady series that varies on both sides keeps the 5 % floor …
         let mut quantized = vec![10.0, 10.001, 10.0, 9.999, 10.0];
         assert_eq!(Robust::fit(&mut quantized).scale, 0.5);
+        // … one that sits at its bound does not: leaving it is the anomaly.
+        let mut availability = vec![100.0; 18];
+        availability.extend([96.9, 99.5]);
+        let r = Robust::fit(&mut availability);
+        assert!(
+            (r.scale - MEAN_AD_TO_SIGMA * 3.6 / 20.0).abs() < 1e-12,
+            "{r:?}"
+        );
+        assert!(r.deviation(97.0) > 10.0);
+        let mut steady = vec![0.25; 10];
+        assert_eq!(Robust::fit(&mut steady).scale, 1e-6);
+        // A gauge of whole numbers is no count: no one-unit floor.
+        let mut full = vec![100.0; 10];
+        assert_eq!(Robust::fit(&mut full.clone()).scale, 1.0);
+        assert_eq!(Robust::fit_gauge(&mut full).scale, 1e-6);
         assert_eq!(Robust::fit(&mut []).median, 0.0);
     }
 

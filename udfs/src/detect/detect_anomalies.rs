@@ -49,7 +49,12 @@ impl DetectAnomalies {
 
 impl TableFunctionImpl for DetectAnomalies {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let (model, since, until, _) = incident_args(NAME, &self.detectors, &args, false)?;
+        let super::Incident {
+            model,
+            since,
+            until,
+            ..
+        } = incident_args(NAME, &self.detectors, &args, &[])?;
         let sql = format!(
             "SELECT window_start, service, get_field(w, 'score') AS score, \
              get_field(w, 'confidence') AS confidence, \

@@ -344,22 +344,34 @@ pub(crate) fn score_args(
     Ok(rows.iter().map(|w| model.model.score(w)).collect())
 }
 
-/// The arguments `(model, since, until [, target])` of the table functions: the model, the
-/// bounds as SQL text (handed on to `signal_windows`, which checks them) and, where
-/// `takes_target`, the optional target service.
+/// The arguments of the detection table functions: the model, the incident's bounds (as SQL
+/// text, handed on to `signal_windows`, which checks them) and the optional text arguments.
+pub(crate) struct Incident {
+    pub model: Arc<LoadedModel>,
+    pub since: String,
+    pub until: String,
+    /// One per name of `optional`, `None` when not given or NULL.
+    pub optional: Vec<Option<String>>,
+}
+
+/// Reads `(model, since, until [, optional…])`; `optional` names the optional text arguments
+/// (for messages).
 pub(crate) fn incident_args(
     who: &str,
     detectors: &Detectors,
     args: &datafusion::catalog::TableFunctionArgs,
-    takes_target: bool,
-) -> Result<(Arc<LoadedModel>, String, String, Option<String>)> {
+    optional: &[&str],
+) -> Result<Incident> {
     let exprs = args.exprs();
-    let expected = if takes_target {
-        "(model, since, until [, target])"
-    } else {
-        "(model, since, until)"
-    };
-    if exprs.len() != 3 && !(takes_target && exprs.len() == 4) {
+    let expected = format!(
+        "(model, since, until{})",
+        optional
+            .iter()
+            .map(|o| format!(" [, {o}"))
+            .chain(optional.iter().map(|_| "]".to_string()))
+            .collect::<String>()
+    );
+    if !(3..=3 + optional.len()).contains(&exprs.len()) {
         return plan_err!("{who}: expected {expected}, got {} arguments", exprs.len());
     }
     let session = args.session();
@@ -370,24 +382,37 @@ pub(crate) fn incident_args(
     };
     let model = constant(&exprs[0])?;
     let model = detectors.get(who, &model_name(who, Some(&model))?)?;
-    let target = match exprs.get(3).map(constant).transpose()? {
-        None => None,
-        Some(v) => match v.try_as_str() {
-            Some(s) => s.map(str::to_string),
-            None => {
-                return plan_err!("{who}: the target must be a service name (text), got {v}");
+    let optional = optional
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let Some(e) = exprs.get(3 + i) else {
+                return Ok(None);
+            };
+            let v = constant(e)?;
+            if v.is_null() {
+                return Ok(None);
             }
-        },
-    };
+            match v.try_as_str() {
+                Some(s) => Ok(s.map(str::to_string)),
+                None => plan_err!("{who}: the {name} must be text, got {v}"),
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
     let bound = |e: &datafusion::logical_expr::Expr| -> Result<String> {
         Ok(datafusion::sql::unparser::expr_to_sql(e)?.to_string())
     };
-    Ok((model, bound(&exprs[1])?, bound(&exprs[2])?, target))
+    Ok(Incident {
+        model,
+        since: bound(&exprs[1])?,
+        until: bound(&exprs[2])?,
+        optional,
+    })
 }
 
-/// Every scored window of `[since, until)`: `(window_start, service, w, span_callees)` with `w`
-/// the struct of `modality_weights`, windows without data left out.
-pub(crate) fn scored_windows_sql(model: &LoadedModel, since: &str, until: &str) -> String {
+/// Every window of `[since, until)` with data: `(window_start, service, span_callees, row)`
+/// with `row` the struct of the [`FEATURE_COLUMNS`] the detectors read.
+pub(crate) fn feature_rows_sql(model: &LoadedModel, since: &str, until: &str) -> String {
     let ns = model.model.options.window_ns;
     let width = format!(
         "INTERVAL '{}.{:09} seconds'",
@@ -395,15 +420,24 @@ pub(crate) fn scored_windows_sql(model: &LoadedModel, since: &str, until: &str) 
         ns % 1_000_000_000
     );
     format!(
-        "SELECT window_start, service, w, span_callees FROM (SELECT window_start, service, \
-         span_callees, modality_weights('{name}', named_struct({columns})) AS w \
-         FROM signal_windows({width}, {width}, {since}, {until})) WHERE w IS NOT NULL",
-        name = model.name.replace('\'', "''"),
+        "SELECT window_start, service, span_callees, named_struct({columns}) AS row \
+         FROM signal_windows({width}, {width}, {since}, {until})",
         columns = FEATURE_COLUMNS
             .iter()
             .map(|c| format!("'{c}', {c}"))
             .collect::<Vec<_>>()
             .join(", "),
+    )
+}
+
+/// Every scored window of `[since, until)`: `(window_start, service, w, span_callees)` with `w`
+/// the struct of `modality_weights`, windows without data left out.
+pub(crate) fn scored_windows_sql(model: &LoadedModel, since: &str, until: &str) -> String {
+    format!(
+        "SELECT window_start, service, w, span_callees FROM (SELECT window_start, service, \
+         span_callees, modality_weights('{name}', row) AS w FROM ({rows})) WHERE w IS NOT NULL",
+        name = model.name.replace('\'', "''"),
+        rows = feature_rows_sql(model, since, until),
     )
 }
 

@@ -1,4 +1,5 @@
-//! `root_cause(model, since, until)`: the services of an incident ranked as likely root causes.
+//! `root_cause(model, since, until [, target [, symptom]])`: the services of an incident ranked
+//! as likely root causes.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,18 +9,21 @@ use datafusion::arrow::array::{
     Array, AsArray, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
 };
 use datafusion::arrow::datatypes::{
-    DataType, Field, Float64Type, Schema, SchemaRef, TimeUnit, TimestampNanosecondType,
+    DataType, Field, Schema, SchemaRef, TimeUnit, TimestampNanosecondType,
 };
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{Result, exec_err};
+use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::datasource::TableType;
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::logical_expr::{Documentation, Expr, LogicalPlan};
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion_macros::user_doc;
+use sigfuse_models::baseline::Window;
 use sigfuse_models::baseline::rca::{self, Candidate};
 
-use super::{Detectors, LoadedModel, incident_args, plan_sql, scored_windows_sql};
+use super::{
+    Detectors, Incident, LoadedModel, evidence, feature_rows_sql, incident_args, plan_sql,
+};
 
 pub const NAME: &str = "root_cause";
 
@@ -34,13 +38,21 @@ slowed by its callee), then the rest. The call graph joins the model's (the call
 training spans showed, and the edges declared with `CREATE MODEL … OPTIONS (call_graph = …)`) \
 with the incident windows' `span_callees` (a span's service calls its child spans' services); \
 with neither, services rank by score alone. Given a `target` (the service whose alert is being \
-explained), the target and the services downstream of it rank first, and of those an \
+explained), the target and the services downstream of it rank first; of those an \
 unexplained anomalous service comes first only when a chain of anomalous callers links it to \
-the target. Columns: \
+the target, and of two such the one whose anomaly spread further comes first: the larger sum \
+of the scores of it and of the explained anomalies upstream of it (its callers, theirs, and so \
+on, each loud enough to explain the next, the walk reaching the target). Given a `symptom` \
+too (the metric or feature the alert fired on, such as `'latency.average'` or \
+`'error_ratio'`), services are scored on the features that measure it only (a feature \
+measures `s` when its name, without its `metric:` prefix, is `s` or starts with `s.` or `s_`; \
+a service without one scores 0): a robust deviation of z standard deviations scores \
+P(|N(0, 1)| < z), and only deviations the same way as the target's count (a rise does not \
+explain a fall). Columns: \
 `rank` (1 = most likely), `service`, `score`, `evidence` (the modality, feature, value and \
 training median that drove the score), `explained_by` (the downstream service that explains \
 this one, or NULL) and `window_start` (of the worst window).",
-    syntax_example = "root_cause(model, since, until [, target])",
+    syntax_example = "root_cause(model, since, until [, target [, symptom]])",
     sql_example = r#"```sql
 > SELECT rank, service, score, evidence FROM root_cause('ops',
       TIMESTAMP '2024-06-03 10:20:00', TIMESTAMP '2024-06-03 10:30:00') ORDER BY rank LIMIT 3;
@@ -54,6 +66,11 @@ this one, or NULL) and `window_start` (of the worst window).",
     argument(
         name = "target",
         description = "Optional: the service whose symptom (an alert, an SLO breach) is explained."
+    ),
+    argument(
+        name = "symptom",
+        description = "Optional, with a target: the metric or feature the symptom shows on \
+(`latency`, `availability.average`, `error_ratio`)."
     )
 )]
 #[derive(Debug)]
@@ -73,16 +90,26 @@ impl RootCause {
 
 impl TableFunctionImpl for RootCause {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let (model, since, until, target) = incident_args(NAME, &self.detectors, &args, true)?;
+        let Incident {
+            model,
+            since,
+            until,
+            mut optional,
+        } = incident_args(NAME, &self.detectors, &args, &["target", "symptom"])?;
+        let (symptom, target) = (optional.pop().flatten(), optional.pop().flatten());
+        if symptom.is_some() && target.is_none() {
+            return plan_err!("{NAME}: a symptom needs its target service (the fourth argument)");
+        }
         let windows = plan_sql(
             NAME,
             args.session(),
-            &scored_windows_sql(&model, &since, &until),
+            &feature_rows_sql(&model, &since, &until),
         )?;
         Ok(Arc::new(RootCauseTable {
             model,
             windows,
             target,
+            symptom,
         }))
     }
 }
@@ -91,10 +118,12 @@ impl TableFunctionImpl for RootCause {
 #[derive(Debug)]
 struct RootCauseTable {
     model: Arc<LoadedModel>,
-    /// Scored windows with their `span_callees` (the call graph).
+    /// The incident's windows: `(window_start, service, span_callees, row)`.
     windows: LogicalPlan,
     /// The service whose symptom is explained, if given.
     target: Option<String>,
+    /// The feature family the symptom shows on, if given.
+    symptom: Option<String>,
 }
 
 fn schema() -> SchemaRef {
@@ -112,15 +141,15 @@ fn schema() -> SchemaRef {
     ]))
 }
 
-/// The call-graph edges `(service, callee)` of a batch of scored windows: column 1 the
-/// service, column 3 `span_callees` (a list of `{service, calls}`).
+/// The call-graph edges `(service, callee)` of a batch of windows: column 1 the service,
+/// column 2 `span_callees` (a list of `{service, calls}`).
 fn callees(
     batch: &RecordBatch,
     out: &mut std::collections::BTreeSet<(String, String)>,
 ) -> Result<()> {
     let services = datafusion::arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
     let services = services.as_string::<i32>();
-    let Some(list) = batch.column(3).as_list_opt::<i32>() else {
+    let Some(list) = batch.column(2).as_list_opt::<i32>() else {
         return Ok(());
     };
     let Some(items) = list.values().as_struct_opt() else {
@@ -164,9 +193,8 @@ impl TableProvider for RootCauseTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        // Per service, its worst window: (raw, score, evidence, window_start).
-        let mut worst: BTreeMap<String, (f64, f64, String, Option<i64>)> = BTreeMap::new();
         let mut edges: std::collections::BTreeSet<(String, String)> = Default::default();
+        let mut rows: Vec<(Option<i64>, Window)> = Vec::new();
         for batch in run(state, &self.windows).await? {
             callees(&batch, &mut edges)?;
             let starts = datafusion::arrow::compute::cast(
@@ -174,39 +202,56 @@ impl TableProvider for RootCauseTable {
                 &DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
             )?;
             let starts = starts.as_primitive::<TimestampNanosecondType>();
-            let services = datafusion::arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
-            let services = services.as_string::<i32>();
-            let w = batch.column(2).as_struct();
-            let col = |n: &str| {
-                w.column_by_name(n)
-                    .ok_or_else(|| datafusion::common::internal_datafusion_err!("{NAME}: no {n}"))
-            };
-            let (score, raw, evidence) = (col("score")?, col("raw")?, col("evidence")?);
-            let (score, raw) = (
-                score.as_primitive::<Float64Type>(),
-                raw.as_primitive::<Float64Type>(),
+            let row = batch.column(3).as_struct();
+            let windows = super::windows(NAME, row.fields(), row.columns())?;
+            rows.extend(
+                windows
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, w)| (starts.is_valid(i).then(|| starts.value(i)), w)),
             );
-            let evidence = evidence.as_string::<i32>();
-            for i in 0..batch.num_rows() {
-                if services.is_null(i) || w.is_null(i) {
-                    continue;
+        }
+        let model = &self.model.model;
+        // With a symptom: the way the target deviates in its worst window (up or down).
+        let direction = match (&self.symptom, &self.target) {
+            (Some(symptom), Some(target)) => rows
+                .iter()
+                .filter(|(_, w)| &w.service == target)
+                .filter_map(|(_, w)| model.score_symptom(w, symptom, None))
+                .max_by(|a, b| a.raw.total_cmp(&b.raw))
+                .map(|s| (s.top_value - s.top_median).signum())
+                .filter(|d| *d != 0.0 && d.is_finite()),
+            _ => None,
+        };
+        // Per service, its worst window: (raw, score, evidence, window_start).
+        let mut worst: BTreeMap<String, (f64, f64, String, Option<i64>)> = BTreeMap::new();
+        for (start, w) in &rows {
+            let scored = match &self.symptom {
+                Some(symptom) => model.score_symptom(w, symptom, direction),
+                None => model.score(w),
+            };
+            let Some(scored) = scored else {
+                // No data, or nothing measuring the symptom: the service still ranks, with
+                // score 0 (below every scored window), when no window of it scores.
+                if !w.is_empty() && !worst.contains_key(&w.service) {
+                    let what = self.symptom.as_deref().unwrap_or("any feature");
+                    worst.insert(
+                        w.service.clone(),
+                        (-1.0, 0.0, format!("no window measures {what}"), None),
+                    );
                 }
-                let entry = (
-                    raw.value(i),
-                    score.value(i),
-                    evidence.value(i).to_string(),
-                    starts.is_valid(i).then(|| starts.value(i)),
-                );
-                // The worst window; of equally bad ones the earliest, whatever the batch order.
-                let worse = |w: &(f64, f64, String, Option<i64>)| {
-                    entry.0 > w.0 || entry.0 == w.0 && entry.3 < w.3
-                };
-                match worst.get_mut(services.value(i)) {
-                    Some(w) if !worse(w) => {}
-                    Some(w) => *w = entry,
-                    None => {
-                        worst.insert(services.value(i).to_string(), entry);
-                    }
+                continue;
+            };
+            let entry = (scored.raw, scored.score, evidence(&scored), *start);
+            // The worst window; of equally bad ones the earliest, whatever the batch order.
+            let worse = |w: &(f64, f64, String, Option<i64>)| {
+                entry.0 > w.0 || entry.0 == w.0 && entry.3 < w.3
+            };
+            match worst.get_mut(&w.service) {
+                Some(w) if !worse(w) => {}
+                Some(w) => *w = entry,
+                None => {
+                    worst.insert(w.service.clone(), entry);
                 }
             }
         }
