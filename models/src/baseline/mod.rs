@@ -11,7 +11,8 @@
 //!   and `event_kinds` one per event kind (`event:<kind>`, its count). A modality is *present*
 //!   in a window when any of its features is non-NULL.
 //! - **Fit** ([`Baseline::fit`]): per service and feature, the median and a robust scale
-//!   ([`stats::Robust`]: 1.4826 × MAD, else the mean absolute deviation, else a floor), plus the
+//!   ([`stats::Robust`]: 1.4826 × MAD, else the mean absolute deviation, else a floor; metrics
+//!   are fitted as gauges, [`stats::Robust::fit_gauge`]), plus the
 //!   same pooled over all services (for services the training never saw). A metric, event kind
 //!   or other feature that a service never had in training scores [`NEW_FEATURE_Z`] when it
 //!   appears.
@@ -26,8 +27,11 @@
 //! - **Call graph**: the model keeps the `(caller, callee)` edges of its normal period: those
 //!   the training windows' spans show (`calls:<callee>` features), and those declared with
 //!   [`Baseline::declare_edges`] (a dependency list, for systems without traces).
-//! - **Root cause** ([`rca::rank`]): per service the worst window of the incident; services
-//!   whose anomaly a downstream anomalous dependency explains rank below it.
+//! - **Symptom scores** ([`Baseline::score_symptom`]): for explaining one alert, a window
+//!   scored on the features that [`measures`] the alert's metric only, optionally counting
+//!   only deviations the same way as the target's.
+//! - **Root cause** ([`rca::rank`], [`rca::rank_for`]): per service the worst window of the
+//!   incident; services whose anomaly a downstream anomalous dependency explains rank below it.
 //!
 //! # Layout
 //!
