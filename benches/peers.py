@@ -40,6 +40,13 @@ TITLES = {
     "q6_log_search": "log bodies LIKE '%timeout%' over 20 minutes",
 }
 ENGINES = ["sigfuse", "duckdb", "datafusion", "polars"]
+# The signal_windows columns q3 compares (every engine computes these).
+Q3_COLUMNS = [
+    "service", "window_start", "window_end", "log_lines", "log_trace", "log_debug", "log_info",
+    "log_warn", "log_error", "log_fatal", "spans", "span_errors", "error_ratio", "latency_mean_ms",
+    "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "span_inbound_gap_ms", "span_callees",
+    "metric_samples", "metrics", "events", "event_kinds",
+]
 SEVERITIES = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
 
 
@@ -160,7 +167,9 @@ def sql(dialect, query, lake):
 FROM spans GROUP BY 1, 2"""
     if query == "q3_signal_windows":
         if dialect == "sigfuse":
-            return "SELECT * FROM signal_windows(INTERVAL '1 minute')"
+            # The columns the peers' formulation computes: signal_windows has more (per
+            # operation, per host, change recency, ...), which the planner leaves out here.
+            return f"SELECT {', '.join(Q3_COLUMNS)} FROM signal_windows(INTERVAL '1 minute')"
         return windows_sql(dialect)
     if query == "q4_asof":
         cpu = "(SELECT ts, service, host, value FROM metrics WHERE name = 'cpu_usage_cores')"

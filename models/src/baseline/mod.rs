@@ -64,6 +64,41 @@ const MIN_SCALE: f64 = 1e-9;
 const POOLED: &str = "\u{0}pooled";
 /// Feature-name prefix of a window's callees (`calls:<service>`, from `span_callees`).
 pub const CALLS_PREFIX: &str = "calls:";
+/// Feature-name prefix of per-operation span statistics (`op:<operation>.p95_ms`).
+pub const OPERATION_PREFIX: &str = "op:";
+/// Feature-name prefix of per-host metrics (`host:<host>/<metric>`).
+pub const HOST_PREFIX: &str = "host:";
+
+/// Per-modality deviations of a window: per modality, its service-level features' largest
+/// deviation (slot `2m`) and its detail features' (per operation, per host: slot `2m + 1`),
+/// each with the index of that feature in the window (usize::MAX: present, no feature).
+type Raw = [Option<(f64, usize)>; 8];
+
+/// A window's fused score.
+struct Fused {
+    /// The largest normalized modality score.
+    raw: f64,
+    /// The modality that gave it.
+    top: Modality,
+    /// Per modality, its normalized score.
+    norm: [Option<f64>; 4],
+    /// Per modality, the slot of [`Raw`] (service-level or detail) that gave its score.
+    slots: [usize; 4],
+}
+
+/// Whether a feature is one of many details of a service (an operation's statistic, a host's
+/// metric) rather than a service-level feature: details are normalized on their own, so that
+/// a service with forty operations does not drown its service-level signal in their noise.
+fn is_detail(feature: &str) -> bool {
+    feature.starts_with(OPERATION_PREFIX) || feature.starts_with(HOST_PREFIX)
+}
+
+/// Whether a feature is a measured value (a metric, an operation's latency) rather than a
+/// count: a window without it has no value for it (not 0), and whole numbers are no sign
+/// of a count.
+fn is_gauge(m: Modality, feature: &str) -> bool {
+    m == Modality::Metrics || feature.starts_with(OPERATION_PREFIX)
+}
 /// The deviation a normal variable exceeds (either way) 1 % of the time: a symptom score's
 /// `raw` is relative to it, as a fused score's is to the 99th percentile of training.
 const Z_99: f64 = 2.575_829_303_548_901;
@@ -202,6 +237,9 @@ struct ServiceStats {
     features: BTreeMap<String, (Modality, Robust)>,
     /// Per modality, the 99th percentile of the service's training windows' modality scores.
     modality_scale: [Option<f64>; 4],
+    /// The same for the modality's detail features (per operation, per host).
+    #[serde(default)]
+    detail_scale: [Option<f64>; 4],
     /// The service's training windows' fused scores.
     calibration: Quantiles,
     /// The 99th percentile of those.
@@ -300,12 +338,12 @@ impl Baseline {
         for ((svc, f), (m, mut vs)) in values {
             let s = counts.get_mut(svc).expect("counted above");
             // A window without the feature but with its modality counts as 0 for counts
-            // (a metric missing from a window is unknown, not zero).
+            // (a metric or an operation's latency missing from a window is unknown, not zero).
             let missing = s.present[m.index()].saturating_sub(vs.len() as u64);
-            if m != Modality::Metrics {
+            if !is_gauge(m, f) {
                 vs.extend(std::iter::repeat_n(0.0, missing as usize));
             }
-            let robust = if m == Modality::Metrics {
+            let robust = if is_gauge(m, f) {
                 Robust::fit_gauge(&mut vs)
             } else {
                 Robust::fit(&mut vs)
@@ -330,37 +368,39 @@ impl Baseline {
         };
         // Per service: normalize each modality by its 99th percentile in training, then
         // calibrate the fused score on the service's own windows (pooled: on all windows).
-        let raw: Vec<[Option<(f64, usize)>; 4]> =
-            windows.iter().map(|w| model.modality_raw(w)).collect();
+        let raw: Vec<Raw> = windows.iter().map(|w| model.modality_raw(w)).collect();
         let mut per_service: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, w) in windows.iter().enumerate() {
             per_service.entry(w.service.as_str()).or_default().push(i);
         }
         per_service.insert(POOLED, (0..windows.len()).collect());
-        let mut scales: Vec<(&str, [Option<f64>; 4])> = Vec::new();
+        let mut scales: Vec<(&str, [Option<f64>; 8])> = Vec::new();
         for (svc, rows) in &per_service {
-            let mut scale = [None; 4];
-            for m in Modality::ALL {
+            let mut scale = [None; 8];
+            for (slot, out) in scale.iter_mut().enumerate() {
                 let mut xs: Vec<f64> = rows
                     .iter()
-                    .filter_map(|&i| raw[i][m.index()].map(|(x, _)| x))
+                    .filter_map(|&i| raw[i][slot].map(|(x, _)| x))
                     .collect();
                 if !xs.is_empty() {
-                    scale[m.index()] = Some(stats::quantile(&mut xs, 0.99).max(MIN_SCALE));
+                    *out = Some(stats::quantile(&mut xs, 0.99).max(MIN_SCALE));
                 }
             }
             scales.push((svc, scale));
         }
         for (svc, scale) in scales {
             if let Some(s) = model.services.get_mut(svc) {
-                s.modality_scale = scale;
+                for m in Modality::ALL {
+                    s.modality_scale[m.index()] = scale[2 * m.index()];
+                    s.detail_scale[m.index()] = scale[2 * m.index() + 1];
+                }
             }
         }
         for (svc, rows) in &per_service {
             let stats = &model.services[*svc];
             let mut fused: Vec<f64> = rows
                 .iter()
-                .filter_map(|&i| model.fuse(stats, &raw[i]).map(|(f, _, _)| f))
+                .filter_map(|&i| model.fuse(stats, &raw[i]).map(|f| f.raw))
                 .collect();
             let fused_scale = stats::quantile(&mut fused, 0.99).max(MIN_SCALE);
             if let Some(s) = model.services.get_mut(*svc) {
@@ -391,7 +431,11 @@ impl Baseline {
     fn deviation(&self, stats: &ServiceStats, m: Modality, f: &str, v: f64) -> f64 {
         match stats.features.get(f) {
             Some((_, r)) => r.deviation(v).min(Z_CAP),
-            None if v == 0.0 && m != Modality::Metrics => 0.0,
+            None if v == 0.0 && !is_gauge(m, f) => 0.0,
+            // A host the service did not run on in training (hosts come and go: a restarted
+            // pod has a new name), or an operation it did not serve: no baseline to compare
+            // with, and the service's own metrics and span statistics still see its effect.
+            None if f.starts_with(HOST_PREFIX) || f.starts_with(OPERATION_PREFIX) => 0.0,
             // A labeled feature (metric, event kind, callee) new to the service.
             None if f.contains(':') || self.services[POOLED].features.contains_key(f) => {
                 NEW_FEATURE_Z
@@ -401,19 +445,21 @@ impl Baseline {
         }
     }
 
-    /// Per modality: the largest feature deviation and the index of that feature in
-    /// `w.features` (usize::MAX when the modality is present without features).
-    fn modality_raw(&self, w: &Window) -> [Option<(f64, usize)>; 4] {
+    /// Per modality, service-level and detail features apart: the largest feature deviation
+    /// and the index of that feature in `w.features` (usize::MAX when the modality is present
+    /// without features).
+    fn modality_raw(&self, w: &Window) -> Raw {
         let stats = self.stats_of(&w.service);
-        let mut out: [Option<(f64, usize)>; 4] = [None; 4];
+        let mut out: Raw = [None; 8];
         for m in Modality::ALL {
             if w.present[m.index()] {
-                out[m.index()] = Some((0.0, usize::MAX));
+                out[2 * m.index()] = Some((0.0, usize::MAX));
             }
         }
         for (i, (m, f, v)) in w.features.iter().enumerate() {
             let z = self.deviation(stats, *m, f, *v);
-            let slot = out[m.index()].get_or_insert((0.0, usize::MAX));
+            let slot = &mut out[2 * m.index() + usize::from(is_detail(f))];
+            let slot = slot.get_or_insert((0.0, usize::MAX));
             if z > slot.0 || slot.1 == usize::MAX {
                 *slot = (z, i);
             }
@@ -421,36 +467,53 @@ impl Baseline {
         out
     }
 
-    /// Fused raw score, the modality that gave it, and the normalized modality scores.
-    fn fuse(
-        &self,
-        stats: &ServiceStats,
-        raw: &[Option<(f64, usize)>; 4],
-    ) -> Option<(f64, Modality, [Option<f64>; 4])> {
+    /// Fuses a window's modality deviations; `None` when it has no modality.
+    fn fuse(&self, stats: &ServiceStats, raw: &Raw) -> Option<Fused> {
         let pooled = &self.services[POOLED];
         let mut norm = [None; 4];
+        let mut slots = [0; 4];
         let mut best: Option<(f64, Modality)> = None;
         for m in Modality::ALL {
-            let Some((x, _)) = raw[m.index()] else {
+            let i = m.index();
+            let scales = [
+                stats.modality_scale[i].or(pooled.modality_scale[i]),
+                stats.detail_scale[i].or(pooled.detail_scale[i]),
+            ];
+            for (g, scale) in scales.into_iter().enumerate() {
+                let Some((x, _)) = raw[2 * i + g] else {
+                    continue;
+                };
+                let n = x / scale.unwrap_or(1.0);
+                if norm[i].is_none_or(|b| n > b) {
+                    norm[i] = Some(n);
+                    slots[i] = 2 * i + g;
+                }
+            }
+            let Some(n) = norm[i] else {
                 continue;
             };
-            let scale = stats.modality_scale[m.index()]
-                .or(pooled.modality_scale[m.index()])
-                .unwrap_or(1.0);
-            let n = x / scale;
-            norm[m.index()] = Some(n);
             if best.is_none_or(|(b, _)| n > b) {
                 best = Some((n, m));
             }
         }
-        best.map(|(b, m)| (b, m, norm))
+        best.map(|(raw, top)| Fused {
+            raw,
+            top,
+            norm,
+            slots,
+        })
     }
 
     /// Scores one window; `None` when it has no modality.
     pub fn score(&self, w: &Window) -> Option<Score> {
         let raw = self.modality_raw(w);
         let stats = self.stats_of(&w.service);
-        let (fused, top, norm) = self.fuse(stats, &raw)?;
+        let Fused {
+            raw: fused,
+            top,
+            norm,
+            slots,
+        } = self.fuse(stats, &raw)?;
         let total: f64 = norm.iter().flatten().sum();
         let weights = norm.map(|n| {
             n.map(|n| {
@@ -468,7 +531,7 @@ impl Baseline {
             .map(|m| stats.present[m.index()] as f64)
             .sum();
         let confidence = if usual > 0.0 { here / usual } else { 0.0 };
-        let (top_feature, top_value, top_median) = match raw[top.index()] {
+        let (top_feature, top_value, top_median) = match raw[slots[top.index()]] {
             Some((_, i)) if i != usize::MAX => {
                 let (_, f, v) = &w.features[i];
                 let median = stats.features.get(f).map_or(f64::NAN, |(_, r)| r.median);
@@ -735,6 +798,71 @@ mod tests {
         assert_eq!(up.score, 1.0);
         let down = m.score_symptom(&w, "cpu", Some(-1.0)).unwrap();
         assert_eq!((down.score, down.raw), (0.0, 0.0));
+    }
+
+    #[test]
+    fn operations_are_gauges_and_unseen_hosts_are_no_anomaly() {
+        // api serves GET /a in every window and GET /b in one of ten: /b's latency is not
+        // taken as 0 in the other nine.
+        let windows: Vec<Window> = (0..100)
+            .map(|i| {
+                let mut w = window("api", 50.0, Some(20.0));
+                w.add(Modality::Spans, "op:GET /a.p95_ms", 20.0 + f64::from(i % 5));
+                if i % 10 == 0 {
+                    w.add(
+                        Modality::Spans,
+                        "op:GET /b.p95_ms",
+                        300.0 + f64::from(i % 3),
+                    );
+                }
+                w.add(Modality::Metrics, "host:h1/cpu", 50.0 + f64::from(i % 4));
+                w
+            })
+            .collect();
+        let (m, _) = Baseline::fit(Options::default(), &windows).unwrap();
+        let mut w = window("api", 50.0, Some(20.0));
+        w.add(Modality::Spans, "op:GET /b.p95_ms", 301.0);
+        assert!(m.score(&w).unwrap().score < 0.99, "{:?}", m.score(&w));
+        // One operation slow while the service's p95 is not.
+        let mut slow = window("api", 50.0, Some(20.0));
+        slow.add(Modality::Spans, "op:GET /a.p95_ms", 400.0);
+        let s = m.score(&slow).unwrap();
+        assert_eq!((s.score, s.top_feature.as_str()), (1.0, "op:GET /a.p95_ms"));
+        // A new host (a restarted pod) is no anomaly; a known host's CPU far off is.
+        let mut new_host = window("api", 50.0, Some(20.0));
+        new_host.add(Modality::Metrics, "host:h9/cpu", 50.0);
+        assert!(m.score(&new_host).unwrap().score < 0.99);
+        let mut hot = window("api", 50.0, Some(20.0));
+        hot.add(Modality::Metrics, "host:h1/cpu", 95.0);
+        assert_eq!(m.score(&hot).unwrap().top_feature, "host:h1/cpu");
+    }
+
+    #[test]
+    fn many_noisy_operations_do_not_drown_the_service_level_signal() {
+        // Twenty operations with noisy latencies: some operation always looks odd.
+        let windows: Vec<Window> = (0..300u32)
+            .map(|i| {
+                let mut w = window("api", 50.0, Some(20.0 + f64::from(i % 7) / 7.0));
+                for op in 0..20u32 {
+                    let noise = f64::from((i * 7 + op * 13) % 29) * f64::from(1 + (i + op) % 3);
+                    w.add(
+                        Modality::Spans,
+                        format!("op:GET /{op}.p95_ms"),
+                        100.0 + noise,
+                    );
+                }
+                w
+            })
+            .collect();
+        let (m, _) = Baseline::fit(Options::default(), &windows).unwrap();
+        // The service's p95 well off while every operation looks as usual.
+        let mut w = window("api", 50.0, Some(23.0));
+        for op in 0..20u32 {
+            w.add(Modality::Spans, format!("op:GET /{op}.p95_ms"), 110.0);
+        }
+        let s = m.score(&w).unwrap();
+        assert_eq!(s.top_feature, "latency_p95_ms");
+        assert!(s.score > 0.99, "{s:?}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub mod modality_weights;
 pub mod root_cause;
 
 /// The `signal_windows` columns the detectors read, in the order the table functions pass them.
-pub const FEATURE_COLUMNS: [&str; 21] = [
+pub const FEATURE_COLUMNS: [&str; 24] = [
     "service",
     "log_lines",
     "log_trace",
@@ -46,10 +46,13 @@ pub const FEATURE_COLUMNS: [&str; 21] = [
     "latency_p99_ms",
     "span_inbound_gap_ms",
     "span_callees",
+    "span_operations",
     "metric_samples",
     "metrics",
+    "host_metrics",
     "events",
     "event_kinds",
+    "event_change_recency",
 ];
 
 /// A loaded model.
@@ -147,9 +150,68 @@ enum ColumnRole {
     /// A count of samples: marks the modality present, is no feature.
     Presence(Modality),
     Number(Modality),
-    /// A list of `{label, value}` structs: one feature `prefix:<label>` per element.
-    Labeled(Modality, &'static str),
+    /// A list of `{label, values…}` structs: per element and per [`Value`], one feature
+    /// `prefix:<label>suffix`.
+    Labeled(Modality, &'static Spec),
 }
+
+/// Which values of a labeled list's structs become features.
+#[derive(Debug, PartialEq)]
+struct Spec {
+    values: &'static [Value],
+    /// Only elements whose field is at least this (an operation's statistics only once it
+    /// served enough spans in the window for a p95 and an error ratio to mean something).
+    at_least: Option<(&'static str, f64)>,
+}
+
+/// Spans an operation serves in a window before its p95 and error ratio are features: with
+/// fewer, one slow or failed call moves them wholesale (measured on Nezha: without the floor
+/// rarely called operations outranked the faulty service).
+const MIN_OPERATION_SPANS: f64 = 10.0;
+
+/// One value of a labeled list's structs that becomes a feature.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Value {
+    /// The struct field, or `None` for its first numeric field.
+    field: Option<&'static str>,
+    prefix: &'static str,
+    suffix: &'static str,
+}
+
+const fn first_numeric(prefix: &'static str) -> Value {
+    Value {
+        field: None,
+        prefix,
+        suffix: "",
+    }
+}
+
+const fn every(values: &'static [Value]) -> Spec {
+    Spec {
+        values,
+        at_least: None,
+    }
+}
+
+const METRICS: &Spec = &every(&[first_numeric("metric")]);
+const HOST_METRICS: &Spec = &every(&[first_numeric("host")]);
+const EVENT_KINDS: &Spec = &every(&[first_numeric("event")]);
+const SPAN_CALLEES: &Spec = &every(&[first_numeric("calls")]);
+const SPAN_OPERATIONS: &Spec = &Spec {
+    values: &[
+        Value {
+            field: Some("p95_ms"),
+            prefix: "op",
+            suffix: ".p95_ms",
+        },
+        Value {
+            field: Some("error_ratio"),
+            prefix: "op",
+            suffix: ".error_ratio",
+        },
+    ],
+    at_least: Some(("spans", MIN_OPERATION_SPANS)),
+};
 
 fn is_number(t: &DataType) -> bool {
     t.is_numeric() || matches!(t, DataType::Null)
@@ -163,9 +225,11 @@ fn role(who: &str, field: &FieldRef) -> Result<ColumnRole> {
         "service" => ColumnRole::Service,
         "window_start" | "window_end" => ColumnRole::Ignored,
         "metric_samples" => ColumnRole::Presence(Modality::Metrics),
-        "metrics" => ColumnRole::Labeled(Modality::Metrics, "metric"),
-        "event_kinds" => ColumnRole::Labeled(Modality::Events, "event"),
-        "span_callees" => ColumnRole::Labeled(Modality::Spans, "calls"),
+        "metrics" => ColumnRole::Labeled(Modality::Metrics, METRICS),
+        "host_metrics" => ColumnRole::Labeled(Modality::Metrics, HOST_METRICS),
+        "event_kinds" => ColumnRole::Labeled(Modality::Events, EVENT_KINDS),
+        "span_callees" => ColumnRole::Labeled(Modality::Spans, SPAN_CALLEES),
+        "span_operations" => ColumnRole::Labeled(Modality::Spans, SPAN_OPERATIONS),
         _ => match Modality::of_column(&lower) {
             Some(m) if is_number(t) => ColumnRole::Number(m),
             Some(_) => {
@@ -260,20 +324,21 @@ pub fn windows(who: &str, fields: &[FieldRef], columns: &[ArrayRef]) -> Result<V
                     }
                 }
             }
-            ColumnRole::Labeled(m, prefix) => labeled(who, name, column, m, prefix, &mut out)?,
+            ColumnRole::Labeled(m, spec) => labeled(who, name, column, m, spec, &mut out)?,
         }
     }
     Ok(out)
 }
 
-/// `metrics` / `event_kinds`: lists of structs whose first text field is the label and whose
-/// first numeric field is the value (`mean` of a metric, `count` of an event kind).
+/// `metrics`, `event_kinds`, `span_operations`, …: lists of structs whose first text field is
+/// the label and whose `values` (a named field, or the first numeric one: the `mean` of a
+/// metric, the `count` of an event kind) are features.
 fn labeled(
     who: &str,
     name: &str,
     column: &ArrayRef,
     m: Modality,
-    prefix: &str,
+    spec: &Spec,
     out: &mut [Window],
 ) -> Result<()> {
     let column = match column.data_type() {
@@ -292,25 +357,61 @@ fn labeled(
             DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
         )
     });
-    let value = fields.iter().position(|f| f.data_type().is_numeric());
-    let (Some(label), Some(value)) = (label, value) else {
-        return exec_err!(
-            "{who}: column {name} must hold structs with a text label and a numeric value"
-        );
+    let Some(label) = label else {
+        return exec_err!("{who}: column {name} must hold structs with a text label");
     };
     let labels = cast(items.column(label), &DataType::Utf8)?;
     let labels: &StringArray = labels.as_string();
-    let values = cast(items.column(value), &DataType::Float64)?;
-    let values = values.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+    let numeric = |f: &str| -> Result<ArrayRef> {
+        match fields
+            .iter()
+            .position(|x| x.name() == f && x.data_type().is_numeric())
+        {
+            Some(at) => Ok(cast(items.column(at), &DataType::Float64)?),
+            None => exec_err!("{who}: column {name} must hold structs with a numeric {f} field"),
+        }
+    };
+    let at_least = spec
+        .at_least
+        .map(|(f, min)| Ok::<_, datafusion::error::DataFusionError>((numeric(f)?, min)))
+        .transpose()?;
+    let mut columns = Vec::with_capacity(spec.values.len());
+    for v in spec.values {
+        let at = match v.field {
+            Some(f) => fields
+                .iter()
+                .position(|x| x.name() == f && x.data_type().is_numeric()),
+            None => fields.iter().position(|f| f.data_type().is_numeric()),
+        };
+        let Some(at) = at else {
+            let what = v.field.unwrap_or("numeric value");
+            return exec_err!("{who}: column {name} must hold structs with a {what} field");
+        };
+        let c = cast(items.column(at), &DataType::Float64)?;
+        columns.push((v, c));
+    }
+    let offsets = list.value_offsets();
     for (i, w) in out.iter_mut().enumerate() {
         if list.is_null(i) {
             continue;
         }
         w.mark_present(m);
-        let offsets = list.value_offsets();
         for j in offsets[i] as usize..offsets[i + 1] as usize {
-            if labels.is_valid(j) && values.is_valid(j) {
-                w.add(m, format!("{prefix}:{}", labels.value(j)), values.value(j));
+            if !labels.is_valid(j) {
+                continue;
+            }
+            if let Some((c, min)) = &at_least {
+                let c = c.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+                if c.is_null(j) || c.value(j) < *min {
+                    continue;
+                }
+            }
+            for (v, c) in &columns {
+                let c = c.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+                if c.is_valid(j) {
+                    let feature = format!("{}:{}{}", v.prefix, labels.value(j), v.suffix);
+                    w.add(m, feature, c.value(j));
+                }
             }
         }
     }
@@ -594,5 +695,55 @@ pub(crate) mod tests {
                 .to_string()
                 .contains("known: ops")
         );
+    }
+
+    #[test]
+    fn operation_lists_give_features_per_named_value_for_busy_operations() {
+        use datafusion::arrow::array::{ListArray, StructArray};
+        use datafusion::arrow::buffer::OffsetBuffer;
+        use datafusion::arrow::datatypes::Fields;
+        let items = StructArray::new(
+            Fields::from(vec![
+                Field::new("operation", DataType::Utf8, true),
+                Field::new("spans", DataType::Int64, true),
+                Field::new("error_ratio", DataType::Float64, true),
+                Field::new("p95_ms", DataType::Float64, true),
+            ]),
+            vec![
+                Arc::new(StringArray::from(vec!["GET /a", "GET /b"])),
+                Arc::new(Int64Array::from(vec![40, 3])),
+                Arc::new(Float64Array::from(vec![Some(0.25), None])),
+                Arc::new(Float64Array::from(vec![12.0, 30.0])),
+            ],
+            None,
+        );
+        let item_field = Arc::new(Field::new("item", items.data_type().clone(), true));
+        let list = ListArray::new(
+            Arc::clone(&item_field),
+            OffsetBuffer::from_lengths([2, 0]),
+            Arc::new(items),
+            Some(vec![true, false].into()),
+        );
+        let fields = [
+            field("service", DataType::Utf8),
+            field("span_operations", DataType::List(item_field)),
+        ];
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["api", "api"])),
+            Arc::new(list),
+        ];
+        let w = windows("f", &fields, &columns).unwrap();
+        let names: Vec<(&str, f64)> = w[0]
+            .features
+            .iter()
+            .map(|(_, f, v)| (f.as_str(), *v))
+            .collect();
+        // GET /b served 3 spans: too few for its p95 and error ratio to be features.
+        assert_eq!(
+            names,
+            [("op:GET /a.p95_ms", 12.0), ("op:GET /a.error_ratio", 0.25)]
+        );
+        assert!(w[0].present[Modality::Spans as usize]);
+        assert!(w[1].is_empty());
     }
 }

@@ -20,6 +20,11 @@ use super::bucket::{NANOS_PER_DAY, Width, timestamp_ns};
 
 pub const NAME: &str = "signal_windows";
 
+/// How far before a window's end `event_change_recency` looks for a change (1 hour, ns).
+const CHANGE_LOOKBACK: i128 = 3_600_000_000_000;
+/// Its decay time: a change this long before the window's end counts 1/e (10 minutes, ns).
+const CHANGE_DECAY: i128 = 600_000_000_000;
+
 /// The severities that get their own log-count column, as the logs table spells them.
 const SEVERITIES: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
 
@@ -37,9 +42,15 @@ modality without rows in a window has NULL (not 0) in all its columns. Columns: 
 `percentile_cont`), `span_inbound_gap_ms` (median, over the calls other services made to this \
 one, of the caller's span duration minus this service's child span duration: network and \
 queueing time on the way in), `span_callees` (a list, by callee, of `{service, calls}`: the \
-spans of other services whose parent span is one of this service's); metrics: `metric_samples`, \
-`metrics` (a list, by name, of `{name, mean, min, max, last, samples}` for each metric present); \
-events: `events`, `event_kinds` (a list, by kind, of `{kind, count}`). Rows whose service is NULL \
+spans of other services whose parent span is one of this service's), `span_operations` (a \
+list, by operation, of `{operation, spans, error_ratio, p95_ms}`); metrics: `metric_samples`, \
+`metrics` (a list, by name, of `{name, mean, min, max, last, samples}` for each metric present), \
+`host_metrics` (for the metrics that more than one host of the service reported in the window, \
+a list of `{metric: '<host>/<name>', mean}`; NULL otherwise); events: `events`, `event_kinds` (a \
+list, by kind, of `{kind, count}`), `event_change_recency` (how recent the service's last change \
+is, any event but an `alert`: exp(−age / 10 minutes) with age from the change to the window's \
+end, NULL when there was none in the hour before the window's end; the one column that looks \
+before the window, so it can be set in a window without events). Rows whose service is NULL \
 are kept per modality, unjoined.",
     syntax_example = "signal_windows(width [, slide [, since, until]])",
     sql_example = r#"```sql
@@ -129,12 +140,31 @@ impl SignalWindows {
     ) -> String {
         let [logs, spans, metrics, events] = &self.tables;
         let mut range = String::new();
+        // Changes are looked for up to CHANGE_LOOKBACK before `since`.
+        let mut change_range = String::new();
         if let Some(s) = since {
             let _ = write!(range, " AND ts >= {}", timestamp(s));
+            let _ = write!(
+                change_range,
+                " AND ts >= {}",
+                timestamp(s - CHANGE_LOOKBACK)
+            );
         }
         if let Some(u) = until {
             let _ = write!(range, " AND ts < {}", timestamp(u));
+            let _ = write!(change_range, " AND ts < {}", timestamp(u));
         }
+        // Per change (an event of any kind but `alert`), the windows whose end lies after it
+        // and at most CHANGE_LOOKBACK later: from the earliest window holding it on.
+        let back = (width + slide - 1) / slide - 1;
+        let changes = format!(
+            "(SELECT service, ts, unnest(generate_series(time_bucket({slide}, ts) - {back_iv}, \
+             time_bucket({slide}, ts) + {lookback}, {slide})) AS window_start \
+             FROM {events} WHERE kind <> 'alert' AND service IS NOT NULL{change_range})",
+            slide = interval(slide),
+            back_iv = interval(back * slide),
+            lookback = interval(CHANGE_LOOKBACK),
+        );
         // Rows with their window start(s): one per window holding them.
         let windowed = |table: &str| -> String {
             let step = format!("time_bucket({}, ts)", interval(slide));
@@ -200,24 +230,42 @@ impl SignalWindows {
                     array_sort(array_agg(named_struct('service', callee, 'calls', n)) FILTER (WHERE caller IS NOT NULL), 'ASC', 'NULLS LAST') AS span_callees, \
                     max(gap_ns) FILTER (WHERE caller IS NULL) / 1e6 AS span_inbound_gap_ms \
                     FROM cg GROUP BY coalesce(caller, callee), window_start), \
-             s2 AS (SELECT s.*, io.span_callees, io.span_inbound_gap_ms FROM s \
-                    LEFT JOIN io ON s.service = io.service AND s.window_start = io.window_start), \
-             m1 AS (SELECT service, window_start, name, avg(value) AS mean, min(value) AS min, \
-                    max(value) AS max, last_value(value ORDER BY ts) AS last, count(*) AS samples \
-                    FROM {mw} GROUP BY service, window_start, name), \
+             so AS (SELECT service, window_start, \
+                    array_sort(array_agg(named_struct('operation', operation, 'spans', n, 'error_ratio', error_ratio, 'p95_ms', p95_ms)), 'ASC', 'NULLS LAST') AS span_operations \
+                    FROM (SELECT service, window_start, operation, count(*) AS n, \
+                          CAST(count(*) FILTER (WHERE status = 'ERROR') AS DOUBLE) / count(*) AS error_ratio, \
+                          percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ns) / 1e6 AS p95_ms \
+                          FROM {sw} WHERE operation IS NOT NULL GROUP BY service, window_start, operation) \
+                    GROUP BY service, window_start), \
+             s2 AS (SELECT s.*, io.span_callees, io.span_inbound_gap_ms, so.span_operations FROM s \
+                    LEFT JOIN io ON s.service = io.service AND s.window_start = io.window_start \
+                    LEFT JOIN so ON s.service = so.service AND s.window_start = so.window_start), \
+             mh AS (SELECT service, window_start, name, host, sum(value) AS total, count(value) AS n, \
+                    min(value) AS min, max(value) AS max, last_value(value ORDER BY ts) AS last, \
+                    max(ts) AS last_ts, count(*) AS samples \
+                    FROM {mw} GROUP BY service, window_start, name, host), \
+             m1 AS (SELECT service, window_start, name, sum(total) / sum(n) AS mean, min(min) AS min, \
+                    max(max) AS max, last_value(last ORDER BY last_ts) AS last, sum(samples) AS samples, \
+                    count(host) AS hosts, \
+                    array_agg(named_struct('metric', concat(host, '/', name), 'mean', total / n)) FILTER (WHERE host IS NOT NULL) AS per_host \
+                    FROM mh GROUP BY service, window_start, name), \
              m AS (SELECT service, window_start, sum(samples) AS metric_samples, \
-                   array_sort(array_agg(named_struct('name', name, 'mean', mean, 'min', min, 'max', max, 'last', last, 'samples', samples)), 'ASC', 'NULLS LAST') AS metrics \
+                   array_sort(array_agg(named_struct('name', name, 'mean', mean, 'min', min, 'max', max, 'last', last, 'samples', samples)), 'ASC', 'NULLS LAST') AS metrics, \
+                   CASE WHEN max(hosts) > 1 THEN array_sort(flatten(array_agg(per_host) FILTER (WHERE hosts > 1)), 'ASC', 'NULLS LAST') END AS host_metrics \
                    FROM m1 GROUP BY service, window_start), \
              e1 AS (SELECT service, window_start, kind, count(*) AS n FROM {ew} GROUP BY service, window_start, kind), \
              e AS (SELECT service, window_start, sum(n) AS events, \
                    array_sort(array_agg(named_struct('kind', kind, 'count', n)), 'ASC', 'NULLS LAST') AS event_kinds \
                    FROM e1 GROUP BY service, window_start), \
+             ch AS (SELECT service, window_start, max(ts) AS last_change FROM {changes} \
+                    WHERE window_start + {width} > ts AND window_start + {width} <= ts + {lookback} \
+                    GROUP BY service, window_start), \
              j1 AS (SELECT coalesce(l.service, s.service) AS service, coalesce(l.window_start, s.window_start) AS window_start, \
                     l.log_lines, {lcols}, s.spans, s.span_errors, s.latency_mean_ms, s.latency_p50_ms, s.latency_p95_ms, s.latency_p99_ms, \
-                    s.span_inbound_gap_ms, s.span_callees \
+                    s.span_inbound_gap_ms, s.span_callees, s.span_operations \
                     FROM l FULL JOIN s2 AS s ON l.service = s.service AND l.window_start = s.window_start), \
              j2 AS (SELECT coalesce(j1.service, m.service) AS service, coalesce(j1.window_start, m.window_start) AS window_start, \
-                    j1.* EXCLUDE (service, window_start), m.metric_samples, m.metrics \
+                    j1.* EXCLUDE (service, window_start), m.metric_samples, m.metrics, m.host_metrics \
                     FROM j1 FULL JOIN m ON j1.service = m.service AND j1.window_start = m.window_start) \
              SELECT coalesce(j2.service, e.service) AS service, \
                     coalesce(j2.window_start, e.window_start) AS window_start, \
@@ -225,9 +273,12 @@ impl SignalWindows {
                     log_lines, {lnames}, spans, span_errors, \
                     CAST(span_errors AS DOUBLE) / spans AS error_ratio, \
                     latency_mean_ms, latency_p50_ms, latency_p95_ms, latency_p99_ms, \
-                    span_inbound_gap_ms, span_callees, \
-                    metric_samples, metrics, e.events, e.event_kinds \
-             FROM j2 FULL JOIN e ON j2.service = e.service AND j2.window_start = e.window_start",
+                    span_inbound_gap_ms, span_callees, span_operations, \
+                    metric_samples, metrics, host_metrics, e.events, e.event_kinds, \
+                    exp(CAST(CAST(ch.last_change AS BIGINT) - CAST(ch.window_start + {width} AS BIGINT) AS DOUBLE) / {tau}) AS event_change_recency \
+             FROM j2 FULL JOIN e ON j2.service = e.service AND j2.window_start = e.window_start \
+             LEFT JOIN ch ON coalesce(j2.service, e.service) = ch.service \
+                  AND coalesce(j2.window_start, e.window_start) = ch.window_start",
             sev = severities.join(", "),
             lw = windowed(logs),
             sw = windowed(spans),
@@ -244,6 +295,8 @@ impl SignalWindows {
                 .collect::<Vec<_>>()
                 .join(", "),
             width = interval(width),
+            lookback = interval(CHANGE_LOOKBACK),
+            tau = CHANGE_DECAY as f64,
         )
     }
 }
