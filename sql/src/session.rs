@@ -342,18 +342,33 @@ impl Stream for Guarded {
     }
 }
 
-/// Refuses model statements a user may not run; the others are run by the simple-query
-/// handler ([`run_model_statement`]), never prepared.
-fn model_statement(grants: &Grants, client: &impl ClientInfo, sql: &str) -> PgWireResult<()> {
+/// Refuses model statements a user may not run when they are parsed; `true` for one the user
+/// may run (it is prepared without a plan and run by [`run_model_statement`] when executed).
+fn model_statement(grants: &Grants, client: &impl ClientInfo, sql: &str) -> PgWireResult<bool> {
     if !is_model_statement(sql) {
-        return Ok(());
+        return Ok(false);
     }
     let user = client.metadata().get("user").cloned().unwrap_or_default();
     check_model_statement(grants, &user)?;
-    Err(user_error(
-        code::FEATURE_NOT_SUPPORTED,
-        "model statements (CREATE/DROP/ALTER MODEL) run as simple queries (as psql sends them), not as prepared statements",
-    ))
+    Ok(true)
+}
+
+/// Runs a model statement for the simple or the extended protocol.
+async fn model_statement_response(
+    engine: Option<&sigfuse_engine::Engine>,
+    grants: &Grants,
+    client: &impl ClientInfo,
+    sql: &str,
+) -> PgWireResult<Vec<Response>> {
+    let user = client.metadata().get("user").cloned().unwrap_or_default();
+    check_model_statement(grants, &user)?;
+    let Some(engine) = engine else {
+        return Err(user_error(
+            code::FEATURE_NOT_SUPPORTED,
+            "this server was started without a lake for models",
+        ));
+    };
+    run_model_statement(engine, &user, sql).await
 }
 
 /// `SHOW MODELS` (any case and spacing, an optional `;`).
@@ -429,15 +444,13 @@ impl SimpleQueryHandler for Session {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         if is_model_statement(query) {
-            let user = client.metadata().get("user").cloned().unwrap_or_default();
-            check_model_statement(&self.parser.grants, &user)?;
-            let Some(engine) = &self.models else {
-                return Err(user_error(
-                    code::FEATURE_NOT_SUPPORTED,
-                    "this server was started without a lake for models",
-                ));
-            };
-            return run_model_statement(engine, &user, query).await;
+            return model_statement_response(
+                self.models.as_ref(),
+                &self.parser.grants,
+                client,
+                query,
+            )
+            .await;
         }
         // `SHOW MODELS` is a query of `sigfuse.models`, open to every role.
         let query = if is_show_models(query) {
@@ -549,6 +562,14 @@ impl ExtendedQueryHandler for Session {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        // A model statement was prepared without a plan (GuardedParser): run it now.
+        let (sql, plan) = &portal.statement.statement;
+        if plan.is_none() && is_model_statement(sql) {
+            let mut responses =
+                model_statement_response(self.models.as_ref(), &self.parser.grants, client, sql)
+                    .await?;
+            return Ok(responses.pop().unwrap_or(Response::EmptyQuery));
+        }
         let timeout = self.timeout(client);
         let work = async {
             ExtendedQueryHandler::do_query(&self.inner, client, portal, max_rows)
@@ -604,7 +625,16 @@ impl QueryParser for GuardedParser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        model_statement(&self.grants, client, sql)?;
+        if model_statement(&self.grants, client, sql)? {
+            // Prepared without a plan (no parameters, no rows); run when executed.
+            return Ok(Some((sql.to_string(), None)));
+        }
+        // `SHOW MODELS` is a query of `sigfuse.models`, as on the simple protocol.
+        let sql = if is_show_models(sql) {
+            sigfuse_engine::models::SHOW_MODELS_SQL
+        } else {
+            sql
+        };
         if sql.contains(';') && statement_count(sql) > 1 {
             return Err(user_error(
                 code::SYNTAX_ERROR,

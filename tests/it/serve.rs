@@ -372,7 +372,7 @@ async fn passwords_roles_and_least_privilege() {
     root.batch_execute("CREATE TABLE scratch AS SELECT 1 AS a")
         .await
         .unwrap();
-    // Admins manage models over the simple protocol; the rows say who made them.
+    // Admins manage models (here over the simple protocol); the rows say who made them.
     root.batch_execute(
         "CREATE MODEL m KIND baseline AS SELECT * FROM signal_windows(INTERVAL '1 minute')",
     )
@@ -415,11 +415,24 @@ async fn passwords_roles_and_least_privilege() {
         })
         .collect();
     assert_eq!(rows, [(Some("m"), Some("baseline"), Some("1"))]);
+    // And over the extended protocol (pgjdbc's default): a model statement is prepared
+    // without a plan and runs when executed.
+    root.execute(
+        "CREATE MODEL m2 KIND baseline AS SELECT * FROM signal_windows(INTERVAL '1 minute')",
+        &[],
+    )
+    .await
+    .unwrap();
+    root.execute("ALTER MODEL m2 SET VERSION 1", &[])
+        .await
+        .unwrap();
     let e = root
-        .query("CREATE MODEL m KIND baseline AS SELECT 1", &[])
+        .execute("ALTER MODEL m2 SET VERSION 7", &[])
         .await
         .unwrap_err();
-    assert_eq!(code_of(&e), "0A000", "{e}");
+    assert_eq!(code_of(&e), "42704", "{e}");
+    assert_eq!(ana.query("SHOW MODELS", &[]).await.unwrap().len(), 2);
+    root.execute("DROP MODEL m2", &[]).await.unwrap();
     let e = root
         .simple_query("ALTER MODEL m SET VERSION 7")
         .await
