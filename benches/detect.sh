@@ -36,7 +36,9 @@ features="'service', service, 'log_lines', log_lines, 'log_trace', log_trace, 'l
   'latency_mean_ms', latency_mean_ms, 'latency_p50_ms', latency_p50_ms,
   'latency_p95_ms', latency_p95_ms, 'latency_p99_ms', latency_p99_ms,
   'span_inbound_gap_ms', span_inbound_gap_ms, 'span_callees', span_callees,
-  'metric_samples', metric_samples, 'metrics', metrics, 'events', events, 'event_kinds', event_kinds"
+  'span_operations', span_operations, 'metric_samples', metric_samples, 'metrics', metrics,
+  'host_metrics', host_metrics, 'events', events, 'event_kinds', event_kinds,
+  'event_change_recency', event_change_recency"
 
 t0=$(date +%s.%N)
 "$bin" --lake "$lake" query "DROP MODEL IF EXISTS bench; CREATE MODEL bench KIND baseline AS
