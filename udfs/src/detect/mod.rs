@@ -28,7 +28,7 @@ pub mod modality_weights;
 pub mod root_cause;
 
 /// The `signal_windows` columns the detectors read, in the order the table functions pass them.
-pub const FEATURE_COLUMNS: [&str; 21] = [
+pub const FEATURE_COLUMNS: [&str; 23] = [
     "service",
     "log_lines",
     "log_trace",
@@ -37,6 +37,8 @@ pub const FEATURE_COLUMNS: [&str; 21] = [
     "log_warn",
     "log_error",
     "log_fatal",
+    "log_templates",
+    "log_templates_distinct",
     "spans",
     "span_errors",
     "error_ratio",
@@ -166,6 +168,7 @@ fn role(who: &str, field: &FieldRef) -> Result<ColumnRole> {
         "metrics" => ColumnRole::Labeled(Modality::Metrics, "metric"),
         "event_kinds" => ColumnRole::Labeled(Modality::Events, "event"),
         "span_callees" => ColumnRole::Labeled(Modality::Spans, "calls"),
+        "log_templates" => ColumnRole::Labeled(Modality::Logs, "template"),
         _ => match Modality::of_column(&lower) {
             Some(m) if is_number(t) => ColumnRole::Number(m),
             Some(_) => {
@@ -266,8 +269,10 @@ pub fn windows(who: &str, fields: &[FieldRef], columns: &[ArrayRef]) -> Result<V
     Ok(out)
 }
 
-/// `metrics` / `event_kinds`: lists of structs whose first text field is the label and whose
-/// first numeric field is the value (`mean` of a metric, `count` of an event kind).
+/// `metrics` / `event_kinds` / `span_callees` / `log_templates`: lists of structs whose first
+/// text field is the label (else the first field: a template id) and whose first numeric field
+/// other than the label is the value (`mean` of a metric, `count` of an event kind, `lines` of
+/// a template).
 fn labeled(
     who: &str,
     name: &str,
@@ -286,16 +291,22 @@ fn labeled(
         return exec_err!("{who}: column {name} must be a list of structs");
     };
     let fields = items.fields();
-    let label = fields.iter().position(|f| {
-        matches!(
-            f.data_type(),
-            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
-        )
-    });
-    let value = fields.iter().position(|f| f.data_type().is_numeric());
+    let label = fields
+        .iter()
+        .position(|f| {
+            matches!(
+                f.data_type(),
+                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+            )
+        })
+        .or((!fields.is_empty()).then_some(0));
+    let value = fields
+        .iter()
+        .enumerate()
+        .position(|(i, f)| Some(i) != label && f.data_type().is_numeric());
     let (Some(label), Some(value)) = (label, value) else {
         return exec_err!(
-            "{who}: column {name} must hold structs with a text label and a numeric value"
+            "{who}: column {name} must hold structs with a label and a numeric value"
         );
     };
     let labels = cast(items.column(label), &DataType::Utf8)?;
@@ -568,6 +579,75 @@ pub(crate) mod tests {
             field("spans", DataType::Utf8),
         ];
         assert!(check_columns("f", &text).is_err());
+    }
+
+    #[test]
+    fn log_templates_become_labeled_log_features_and_their_count_a_number() {
+        use datafusion::arrow::array::{ListArray, StructArray};
+        use datafusion::arrow::buffer::OffsetBuffer;
+        use datafusion::arrow::datatypes::Fields;
+        let item = Fields::from(vec![
+            Field::new("template_id", DataType::Int64, true),
+            Field::new("lines", DataType::Int64, true),
+        ]);
+        let items = StructArray::new(
+            item.clone(),
+            vec![
+                Arc::new(Int64Array::from(vec![-7, 42])),
+                Arc::new(Int64Array::from(vec![3, 1])),
+            ],
+            None,
+        );
+        let item_field = Arc::new(Field::new("item", DataType::Struct(item), true));
+        // Row 0: two templates; row 1: no logs (NULL list and count).
+        let list = ListArray::new(
+            Arc::clone(&item_field),
+            OffsetBuffer::new(vec![0, 2, 2].into()),
+            Arc::new(items),
+            Some(vec![true, false].into()),
+        );
+        let fields = [
+            field("service", DataType::Utf8),
+            field("log_templates", list.data_type().clone()),
+            field("log_templates_distinct", DataType::Int64),
+        ];
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["a", "a"])),
+            Arc::new(list),
+            Arc::new(Int64Array::from(vec![Some(2), None])),
+        ];
+        check_columns("f", &fields).unwrap();
+        let w = windows("f", &fields, &columns).unwrap();
+        let features: Vec<(Modality, &str, f64)> = w[0]
+            .features
+            .iter()
+            .map(|(m, f, v)| (*m, f.as_str(), *v))
+            .collect();
+        assert_eq!(
+            features,
+            [
+                (Modality::Logs, "template:-7", 3.0),
+                (Modality::Logs, "template:42", 1.0),
+                (Modality::Logs, "log_templates_distinct", 2.0),
+            ]
+        );
+        assert!(w[0].present[Modality::Logs as usize]);
+        assert!(w[1].is_empty());
+        // The column is the one signal_windows gives: a list, not a number.
+        let wrong = [
+            field("service", DataType::Utf8),
+            field("log_templates", DataType::Int64),
+        ];
+        assert!(
+            check_columns("f", &wrong)
+                .unwrap_err()
+                .to_string()
+                .contains("column log_templates must be the list signal_windows gives")
+        );
+        assert_eq!(
+            FEATURE_COLUMNS[8..10],
+            ["log_templates", "log_templates_distinct"]
+        );
     }
 
     #[test]
