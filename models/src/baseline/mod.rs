@@ -7,15 +7,18 @@
 //!
 //! - **Features** come from `signal_windows` rows (any query returning its columns): each
 //!   numeric column is a feature of the modality its name says ([`Modality::of_column`]); the
-//!   `metrics` list gives one feature per metric name (`metric:<name>`, its mean in the window)
-//!   and `event_kinds` one per event kind (`event:<kind>`, its count). A modality is *present*
-//!   in a window when any of its features is non-NULL.
+//!   `metrics` list gives one feature per metric name (`metric:<name>`, its mean in the window),
+//!   `event_kinds` one per event kind (`event:<kind>`, its count) and `log_templates` one per
+//!   log template (`template:<id>`, its lines). A modality is *present* in a window when any of
+//!   its features is non-NULL.
 //! - **Fit** ([`Baseline::fit`]): per service and feature, the median and a robust scale
 //!   ([`stats::Robust`]: 1.4826 × MAD, else the mean absolute deviation, else a floor; metrics
 //!   are fitted as gauges, [`stats::Robust::fit_gauge`]), plus the
 //!   same pooled over all services (for services the training never saw). A metric, event kind
 //!   or other feature that a service never had in training scores [`NEW_FEATURE_Z`] when it
-//!   appears.
+//!   appears. Per service the model keeps its *usual* templates (median count above 0): a
+//!   window that lists its templates but not a usual one scores that one as 0 lines (a
+//!   template that stopped).
 //! - **Score** ([`Baseline::score`]): per feature `|x − median| / scale` (capped at [`Z_CAP`]);
 //!   per modality the largest of its features (the evidence), divided by that modality's 99th
 //!   percentile over the training windows, so a modality with many features does not win by
@@ -43,7 +46,7 @@
 pub mod rca;
 pub mod stats;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -99,6 +102,8 @@ fn is_detail(feature: &str) -> bool {
 fn is_gauge(m: Modality, feature: &str) -> bool {
     m == Modality::Metrics || feature.starts_with(OPERATION_PREFIX)
 }
+/// Feature-name prefix of a window's log templates (`template:<id>`, from `log_templates`).
+pub const TEMPLATE_PREFIX: &str = "template:";
 /// The deviation a normal variable exceeds (either way) 1 % of the time: a symptom score's
 /// `raw` is relative to it, as a fused score's is to the 99th percentile of training.
 const Z_99: f64 = 2.575_829_303_548_901;
@@ -244,6 +249,12 @@ struct ServiceStats {
     calibration: Quantiles,
     /// The 99th percentile of those.
     fused_scale: f64,
+    /// The service's usual log templates (`template:<id>` features whose median count in its
+    /// training windows with logs is above 0), sorted: a window that lists its templates but
+    /// not one of these scores it as a count of 0 (a template that stopped). Empty in models
+    /// saved before.
+    #[serde(default)]
+    usual_templates: Vec<String>,
 }
 
 /// A fitted baseline model.
@@ -350,6 +361,20 @@ impl Baseline {
             };
             s.features.insert(f.to_string(), (m, robust));
         }
+        // Precomputed so that scoring a window looks up a few templates, not every feature.
+        // The pooled statistics keep none: template ids are per service.
+        for (svc, s) in counts.iter_mut() {
+            if svc != POOLED {
+                s.usual_templates = s
+                    .features
+                    .iter()
+                    .filter(|(f, (m, r))| {
+                        *m == Modality::Logs && f.starts_with(TEMPLATE_PREFIX) && r.median > 0.0
+                    })
+                    .map(|(f, _)| f.clone())
+                    .collect();
+            }
+        }
         let call_graph = windows
             .iter()
             .flat_map(|w| {
@@ -446,8 +471,8 @@ impl Baseline {
     }
 
     /// Per modality, service-level and detail features apart: the largest feature deviation
-    /// and the index of that feature in `w.features` (usize::MAX when the modality is present
-    /// without features).
+    /// and the index of that feature (see [`Baseline::feature_at`]; usize::MAX when the
+    /// modality is present without features).
     fn modality_raw(&self, w: &Window) -> Raw {
         let stats = self.stats_of(&w.service);
         let mut out: Raw = [None; 8];
@@ -456,15 +481,37 @@ impl Baseline {
                 out[2 * m.index()] = Some((0.0, usize::MAX));
             }
         }
-        for (i, (m, f, v)) in w.features.iter().enumerate() {
-            let z = self.deviation(stats, *m, f, *v);
+        let mut keep = |m: Modality, f: &str, z: f64, i: usize| {
             let slot = &mut out[2 * m.index() + usize::from(is_detail(f))];
             let slot = slot.get_or_insert((0.0, usize::MAX));
             if z > slot.0 || slot.1 == usize::MAX {
                 *slot = (z, i);
             }
+        };
+        for (i, (m, f, v)) in w.features.iter().enumerate() {
+            keep(*m, f, self.deviation(stats, *m, f, *v), i);
+        }
+        for (j, f) in stopped_templates(stats, w) {
+            keep(
+                Modality::Logs,
+                f,
+                self.deviation(stats, Modality::Logs, f, 0.0),
+                j,
+            );
         }
         out
+    }
+
+    /// The feature at index `i` of [`Baseline::modality_raw`] and its value: `w.features[i]`,
+    /// or past those a usual template of the service that the window lacks (value 0).
+    fn feature_at<'a>(stats: &'a ServiceStats, w: &'a Window, i: usize) -> Option<(&'a str, f64)> {
+        match w.features.get(i) {
+            Some((_, f, v)) => Some((f.as_str(), *v)),
+            None => Some((
+                stats.usual_templates.get(i - w.features.len())?.as_str(),
+                0.0,
+            )),
+        }
     }
 
     /// Fuses a window's modality deviations; `None` when it has no modality.
@@ -531,13 +578,13 @@ impl Baseline {
             .map(|m| stats.present[m.index()] as f64)
             .sum();
         let confidence = if usual > 0.0 { here / usual } else { 0.0 };
-        let (top_feature, top_value, top_median) = match raw[slots[top.index()]] {
-            Some((_, i)) if i != usize::MAX => {
-                let (_, f, v) = &w.features[i];
+        let top_feature = raw[slots[top.index()]].and_then(|(_, i)| Self::feature_at(stats, w, i));
+        let (top_feature, top_value, top_median) = match top_feature {
+            Some((f, v)) => {
                 let median = stats.features.get(f).map_or(f64::NAN, |(_, r)| r.median);
-                (f.clone(), *v, median)
+                (f.to_string(), v, median)
             }
-            _ => (String::new(), f64::NAN, f64::NAN),
+            None => (String::new(), f64::NAN, f64::NAN),
         };
         Some(Score {
             score: stats.calibration.rank(fused),
@@ -650,6 +697,38 @@ impl Baseline {
         }
         Ok(m)
     }
+}
+
+/// The usual templates of a service (with `stats`) that window `w` lists no lines of, each with
+/// its index for [`Baseline::feature_at`] (`w.features.len()` + its place in the usual list).
+/// Only a window that lists templates (has a `template:` feature) can miss one: a window whose
+/// logs come without their templates (a query not passing `log_templates`) has none stopped.
+/// Costs one pass over the window's features and one lookup per usual template, and nothing
+/// for services without usual templates.
+fn stopped_templates<'a>(
+    stats: &'a ServiceStats,
+    w: &'a Window,
+) -> impl Iterator<Item = (usize, &'a str)> + 'a {
+    let here: HashSet<&str> = if stats.usual_templates.is_empty() {
+        HashSet::new()
+    } else {
+        w.features
+            .iter()
+            .filter(|(m, f, _)| *m == Modality::Logs && f.starts_with(TEMPLATE_PREFIX))
+            .map(|(_, f, _)| f.as_str())
+            .collect()
+    };
+    let usual: &'a [String] = if here.is_empty() {
+        &[]
+    } else {
+        &stats.usual_templates
+    };
+    let base = w.features.len();
+    usual
+        .iter()
+        .enumerate()
+        .filter(move |(_, f)| !here.contains(f.as_str()))
+        .map(move |(j, f)| (base + j, f.as_str()))
 }
 
 #[cfg(test)]
@@ -875,6 +954,87 @@ mod tests {
         assert!(!measures("metric:latencyx", "latency"));
         assert!(!measures("calls:latency", "latency"));
         assert!(!measures("spans", ""));
+    }
+
+    /// 200 windows of `api` logs: template 1 (a request line) 10 ± 2 times in each, template 2
+    /// (an error) once in every tenth window, plus a CPU metric.
+    fn logged() -> Vec<Window> {
+        (0..200)
+            .map(|i| {
+                let mut w = window("api", 50.0 + f64::from(i % 5), None);
+                w.add(Modality::Logs, "log_lines", 10.0);
+                w.add(Modality::Logs, "template:1", 8.0 + f64::from(i % 5));
+                if i % 10 == 0 {
+                    w.add(Modality::Logs, "template:2", 1.0);
+                }
+                w
+            })
+            .collect()
+    }
+
+    fn with_templates(templates: &[(&str, f64)]) -> Window {
+        let mut w = window("api", 52.0, None);
+        w.add(Modality::Logs, "log_lines", 10.0);
+        for (t, n) in templates {
+            w.add(Modality::Logs, format!("{TEMPLATE_PREFIX}{t}"), *n);
+        }
+        w
+    }
+
+    #[test]
+    fn log_templates_new_bursting_and_stopped_stand_out_and_rare_absent_ones_do_not() {
+        let (m, _) = Baseline::fit(Options::default(), &logged()).unwrap();
+        assert_eq!(m.services["api"].usual_templates, ["template:1"]);
+        assert!(m.services[POOLED].usual_templates.is_empty());
+        // Normal: the usual template at its usual count, the rare one absent.
+        let normal = m.score(&with_templates(&[("1", 10.0)])).unwrap();
+        assert!(normal.score < 0.9, "{normal:?}");
+        // A template the service never logged scores NEW_FEATURE_Z.
+        let new = m
+            .score(&with_templates(&[("1", 10.0), ("3", 1.0)]))
+            .unwrap();
+        assert_eq!((new.score, new.top_modality), (1.0, Modality::Logs));
+        assert_eq!(new.top_feature, "template:3");
+        assert!(new.top_median.is_nan());
+        let stats = &m.services["api"];
+        assert_eq!(
+            m.deviation(stats, Modality::Logs, "template:3", 1.0),
+            NEW_FEATURE_Z
+        );
+        // A burst of the rare error template.
+        let burst = m
+            .score(&with_templates(&[("1", 10.0), ("2", 40.0)]))
+            .unwrap();
+        assert_eq!(
+            (burst.score, burst.top_feature.as_str()),
+            (1.0, "template:2")
+        );
+        // The usual template stopped: scored as 0 lines against its median of 10.
+        let stopped = m.score(&with_templates(&[("2", 1.0)])).unwrap();
+        assert_eq!(stopped.score, 1.0, "{stopped:?}");
+        assert_eq!(stopped.top_feature, "template:1");
+        assert_eq!((stopped.top_value, stopped.top_median), (0.0, 10.0));
+        // A window whose logs come without their templates lists none: none stopped.
+        let unlisted = m.score(&with_templates(&[])).unwrap();
+        assert!(unlisted.score < 0.9, "{unlisted:?}");
+        // Without logs in the window nothing stopped: the logs are missing, not silent.
+        let metrics_only = m.score(&window("api", 52.0, None)).unwrap();
+        assert_eq!(metrics_only.weights[Modality::Logs as usize], None);
+        assert!(metrics_only.score < 0.9, "{metrics_only:?}");
+    }
+
+    #[test]
+    fn models_saved_before_usual_templates_load_and_score_present_features_only() {
+        let (m, _) = Baseline::fit(Options::default(), &logged()).unwrap();
+        let mut old: serde_json::Value = serde_json::from_slice(&m.save_state()).unwrap();
+        for s in old["services"].as_object_mut().unwrap().values_mut() {
+            s.as_object_mut().unwrap().remove("usual_templates");
+        }
+        let old = Baseline::load_state(&serde_json::to_vec(&old).unwrap()).unwrap();
+        assert!(old.services["api"].usual_templates.is_empty());
+        let w = with_templates(&[("2", 1.0)]);
+        assert_eq!(m.score(&w).unwrap().top_feature, "template:1");
+        assert_ne!(old.score(&w).unwrap().top_feature, "template:1");
     }
 
     #[test]

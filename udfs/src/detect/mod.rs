@@ -28,7 +28,7 @@ pub mod modality_weights;
 pub mod root_cause;
 
 /// The `signal_windows` columns the detectors read, in the order the table functions pass them.
-pub const FEATURE_COLUMNS: [&str; 24] = [
+pub const FEATURE_COLUMNS: [&str; 26] = [
     "service",
     "log_lines",
     "log_trace",
@@ -37,6 +37,8 @@ pub const FEATURE_COLUMNS: [&str; 24] = [
     "log_warn",
     "log_error",
     "log_fatal",
+    "log_templates",
+    "log_templates_distinct",
     "spans",
     "span_errors",
     "error_ratio",
@@ -197,6 +199,7 @@ const METRICS: &Spec = &every(&[first_numeric("metric")]);
 const HOST_METRICS: &Spec = &every(&[first_numeric("host")]);
 const EVENT_KINDS: &Spec = &every(&[first_numeric("event")]);
 const SPAN_CALLEES: &Spec = &every(&[first_numeric("calls")]);
+const LOG_TEMPLATES: &Spec = &every(&[first_numeric("template")]);
 const SPAN_OPERATIONS: &Spec = &Spec {
     values: &[
         Value {
@@ -230,6 +233,7 @@ fn role(who: &str, field: &FieldRef) -> Result<ColumnRole> {
         "event_kinds" => ColumnRole::Labeled(Modality::Events, EVENT_KINDS),
         "span_callees" => ColumnRole::Labeled(Modality::Spans, SPAN_CALLEES),
         "span_operations" => ColumnRole::Labeled(Modality::Spans, SPAN_OPERATIONS),
+        "log_templates" => ColumnRole::Labeled(Modality::Logs, LOG_TEMPLATES),
         _ => match Modality::of_column(&lower) {
             Some(m) if is_number(t) => ColumnRole::Number(m),
             Some(_) => {
@@ -330,9 +334,10 @@ pub fn windows(who: &str, fields: &[FieldRef], columns: &[ArrayRef]) -> Result<V
     Ok(out)
 }
 
-/// `metrics`, `event_kinds`, `span_operations`, …: lists of structs whose first text field is
-/// the label and whose `values` (a named field, or the first numeric one: the `mean` of a
-/// metric, the `count` of an event kind) are features.
+/// `metrics`, `event_kinds`, `span_operations`, `log_templates`, …: lists of structs whose
+/// first text field is the label (else the first field: a template id) and whose `values` (a
+/// named field, or the first numeric one other than the label: the `mean` of a metric, the
+/// `count` of an event kind, the `lines` of a template) are features.
 fn labeled(
     who: &str,
     name: &str,
@@ -351,14 +356,17 @@ fn labeled(
         return exec_err!("{who}: column {name} must be a list of structs");
     };
     let fields = items.fields();
-    let label = fields.iter().position(|f| {
-        matches!(
-            f.data_type(),
-            DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
-        )
-    });
+    let label = fields
+        .iter()
+        .position(|f| {
+            matches!(
+                f.data_type(),
+                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+            )
+        })
+        .or((!fields.is_empty()).then_some(0));
     let Some(label) = label else {
-        return exec_err!("{who}: column {name} must hold structs with a text label");
+        return exec_err!("{who}: column {name} must hold structs with a label");
     };
     let labels = cast(items.column(label), &DataType::Utf8)?;
     let labels: &StringArray = labels.as_string();
@@ -381,7 +389,10 @@ fn labeled(
             Some(f) => fields
                 .iter()
                 .position(|x| x.name() == f && x.data_type().is_numeric()),
-            None => fields.iter().position(|f| f.data_type().is_numeric()),
+            None => fields
+                .iter()
+                .enumerate()
+                .position(|(i, f)| i != label && f.data_type().is_numeric()),
         };
         let Some(at) = at else {
             let what = v.field.unwrap_or("numeric value");
@@ -669,6 +680,75 @@ pub(crate) mod tests {
             field("spans", DataType::Utf8),
         ];
         assert!(check_columns("f", &text).is_err());
+    }
+
+    #[test]
+    fn log_templates_become_labeled_log_features_and_their_count_a_number() {
+        use datafusion::arrow::array::{ListArray, StructArray};
+        use datafusion::arrow::buffer::OffsetBuffer;
+        use datafusion::arrow::datatypes::Fields;
+        let item = Fields::from(vec![
+            Field::new("template_id", DataType::Int64, true),
+            Field::new("lines", DataType::Int64, true),
+        ]);
+        let items = StructArray::new(
+            item.clone(),
+            vec![
+                Arc::new(Int64Array::from(vec![-7, 42])),
+                Arc::new(Int64Array::from(vec![3, 1])),
+            ],
+            None,
+        );
+        let item_field = Arc::new(Field::new("item", DataType::Struct(item), true));
+        // Row 0: two templates; row 1: no logs (NULL list and count).
+        let list = ListArray::new(
+            Arc::clone(&item_field),
+            OffsetBuffer::new(vec![0, 2, 2].into()),
+            Arc::new(items),
+            Some(vec![true, false].into()),
+        );
+        let fields = [
+            field("service", DataType::Utf8),
+            field("log_templates", list.data_type().clone()),
+            field("log_templates_distinct", DataType::Int64),
+        ];
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["a", "a"])),
+            Arc::new(list),
+            Arc::new(Int64Array::from(vec![Some(2), None])),
+        ];
+        check_columns("f", &fields).unwrap();
+        let w = windows("f", &fields, &columns).unwrap();
+        let features: Vec<(Modality, &str, f64)> = w[0]
+            .features
+            .iter()
+            .map(|(m, f, v)| (*m, f.as_str(), *v))
+            .collect();
+        assert_eq!(
+            features,
+            [
+                (Modality::Logs, "template:-7", 3.0),
+                (Modality::Logs, "template:42", 1.0),
+                (Modality::Logs, "log_templates_distinct", 2.0),
+            ]
+        );
+        assert!(w[0].present[Modality::Logs as usize]);
+        assert!(w[1].is_empty());
+        // The column is the one signal_windows gives: a list, not a number.
+        let wrong = [
+            field("service", DataType::Utf8),
+            field("log_templates", DataType::Int64),
+        ];
+        assert!(
+            check_columns("f", &wrong)
+                .unwrap_err()
+                .to_string()
+                .contains("column log_templates must be the list signal_windows gives")
+        );
+        assert_eq!(
+            FEATURE_COLUMNS[8..10],
+            ["log_templates", "log_templates_distinct"]
+        );
     }
 
     #[test]

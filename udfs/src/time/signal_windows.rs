@@ -36,7 +36,10 @@ gives overlapping windows, and a row then counts in every window that holds it),
 `time_bucket` grid (origin Monday 2000-01-03 UTC), optionally limited to `[since, until)`. A \
 modality without rows in a window has NULL (not 0) in all its columns. Columns: `service`, \
 `window_start`, `window_end`; logs: `log_lines`, `log_trace`, `log_debug`, `log_info`, \
-`log_warn`, `log_error`, `log_fatal` (lines per severity); spans: `spans`, `span_errors` \
+`log_warn`, `log_error`, `log_fatal` (lines per severity), `log_templates` (a list, by template \
+id, of `{template_id, lines}`: the lines of each template, `template_id` as \
+`log_template_id(body, service)` gives it, so the log-parser model in use, or the online miner, \
+decides the templates), `log_templates_distinct` (how many templates); spans: `spans`, `span_errors` \
 (status ERROR), `error_ratio`, `latency_mean_ms`, `latency_p50_ms`, `latency_p95_ms`, \
 `latency_p99_ms` (exact quantiles of `duration_ns` with linear interpolation, as \
 `percentile_cont`), `span_inbound_gap_ms` (median, over the calls other services made to this \
@@ -165,12 +168,13 @@ impl SignalWindows {
             back_iv = interval(back * slide),
             lookback = interval(CHANGE_LOOKBACK),
         );
-        // Rows with their window start(s): one per window holding them.
-        let windowed = |table: &str| -> String {
+        // Rows with their window start(s): one per window holding them. `extra` columns are
+        // computed once per row, before a sliding window repeats it.
+        let windowed = |table: &str, extra: &str| -> String {
             let step = format!("time_bucket({}, ts)", interval(slide));
             if slide == width {
                 return format!(
-                    "(SELECT *, {step} AS window_start FROM {table} WHERE true{range})"
+                    "(SELECT *{extra}, {step} AS window_start FROM {table} WHERE true{range})"
                 );
             }
             let n = (width + slide - 1) / slide;
@@ -178,12 +182,14 @@ impl SignalWindows {
                 .map(|k| format!("{step} - {}", interval(k * slide)))
                 .collect();
             format!(
-                "(SELECT * FROM (SELECT *, unnest(make_array({})) AS window_start FROM {table} WHERE true{range}) \
-                 WHERE ts < window_start + {})",
+                "(SELECT * FROM (SELECT *, unnest(make_array({})) AS window_start FROM \
+                 (SELECT *{extra} FROM {table} WHERE true{range})) WHERE ts < window_start + {})",
                 starts.join(", "),
                 interval(width)
             )
         };
+        // The logs are aggregated once, by (service, window, template): the severity counts
+        // are summed from those groups, and the template list is built from them.
         let severities: Vec<String> = SEVERITIES
             .iter()
             .map(|s| {
@@ -192,6 +198,10 @@ impl SignalWindows {
                     s.to_lowercase()
                 )
             })
+            .collect();
+        let severity_sums: Vec<String> = SEVERITIES
+            .iter()
+            .map(|s| format!("sum(log_{0}) AS log_{0}", s.to_lowercase()))
             .collect();
         // Measured on a 1 h x 40-service demo lake (benches/peers.sh): exact `percentile_cont`
         // is about twice as fast as the t-digest of `approx_percentile_cont` at these group
@@ -209,8 +219,13 @@ impl SignalWindows {
         // build one shared hash table instead of repartitioning both sides: -> 0.55 s.
         format!(
             "WITH \
-             l AS (SELECT service, window_start, count(*) AS log_lines, {sev} \
-                   FROM {lw} GROUP BY service, window_start), \
+             lt AS (SELECT service, window_start, template_id, count(*) AS lines, {sev} \
+                    FROM {lw} GROUP BY service, window_start, template_id), \
+             l AS (SELECT service, window_start, sum(lines) AS log_lines, {sevsum}, \
+                   array_sort(array_agg(named_struct('template_id', template_id, 'lines', lines)) \
+                   FILTER (WHERE template_id IS NOT NULL), 'ASC', 'NULLS LAST') AS log_templates, \
+                   count(template_id) AS log_templates_distinct \
+                   FROM lt GROUP BY service, window_start), \
              s AS (SELECT service, window_start, count(*) AS spans, \
                    count(*) FILTER (WHERE status = 'ERROR') AS span_errors, \
                    avg(duration_ns) / 1e6 AS latency_mean_ms, \
@@ -261,7 +276,7 @@ impl SignalWindows {
                     WHERE window_start + {width} > ts AND window_start + {width} <= ts + {lookback} \
                     GROUP BY service, window_start), \
              j1 AS (SELECT coalesce(l.service, s.service) AS service, coalesce(l.window_start, s.window_start) AS window_start, \
-                    l.log_lines, {lcols}, s.spans, s.span_errors, s.latency_mean_ms, s.latency_p50_ms, s.latency_p95_ms, s.latency_p99_ms, \
+                    l.log_lines, {lcols}, l.log_templates, l.log_templates_distinct, s.spans, s.span_errors, s.latency_mean_ms, s.latency_p50_ms, s.latency_p95_ms, s.latency_p99_ms, \
                     s.span_inbound_gap_ms, s.span_callees, s.span_operations \
                     FROM l FULL JOIN s2 AS s ON l.service = s.service AND l.window_start = s.window_start), \
              j2 AS (SELECT coalesce(j1.service, m.service) AS service, coalesce(j1.window_start, m.window_start) AS window_start, \
@@ -270,7 +285,7 @@ impl SignalWindows {
              SELECT coalesce(j2.service, e.service) AS service, \
                     coalesce(j2.window_start, e.window_start) AS window_start, \
                     coalesce(j2.window_start, e.window_start) + {width} AS window_end, \
-                    log_lines, {lnames}, spans, span_errors, \
+                    log_lines, {lnames}, log_templates, log_templates_distinct, spans, span_errors, \
                     CAST(span_errors AS DOUBLE) / spans AS error_ratio, \
                     latency_mean_ms, latency_p50_ms, latency_p95_ms, latency_p99_ms, \
                     span_inbound_gap_ms, span_callees, span_operations, \
@@ -280,10 +295,11 @@ impl SignalWindows {
              LEFT JOIN ch ON coalesce(j2.service, e.service) = ch.service \
                   AND coalesce(j2.window_start, e.window_start) = ch.window_start",
             sev = severities.join(", "),
-            lw = windowed(logs),
-            sw = windowed(spans),
-            mw = windowed(metrics),
-            ew = windowed(events),
+            sevsum = severity_sums.join(", "),
+            lw = windowed(logs, ", log_template_id(body, service) AS template_id"),
+            sw = windowed(spans, ""),
+            mw = windowed(metrics, ""),
+            ew = windowed(events, ""),
             lcols = SEVERITIES
                 .iter()
                 .map(|s| format!("l.log_{}", s.to_lowercase()))
