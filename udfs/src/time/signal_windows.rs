@@ -2,18 +2,25 @@
 //! row per `(service, window_start)` — the input every model trains and scores on.
 //!
 //! The function builds one SQL query over the tables it was given (per-modality aggregates on
-//! the window grid, then full outer joins on the window key) and returns it as a view, so the
-//! optimizer sees through it: time bounds prune hour folders and row groups, projections drop
-//! the modalities a query does not read.
+//! the window grid, then full outer joins on the window key), in two forms: with the log
+//! template columns and without (mining a template per log line is the costliest part of the
+//! logs). Its table scans the form the query's columns and filters need and hands the
+//! projection, filters and limit to the optimizer: time bounds prune hour folders and row
+//! groups, projections drop the modalities a query does not read.
 
 use std::fmt::Write;
 use std::sync::Arc;
 
-use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{DFSchema, Result, ScalarValue, plan_err};
-use datafusion::datasource::ViewTable;
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Column, DFSchema, Result, ScalarValue, plan_err};
 use datafusion::execution::SessionState;
-use datafusion::logical_expr::{Documentation, Expr};
+use datafusion::logical_expr::{
+    Documentation, Expr, LogicalPlan, LogicalPlanBuilder, TableProviderFilterPushDown, TableType,
+};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion_macros::user_doc;
 
 use super::bucket::{NANOS_PER_DAY, Width, timestamp_ns};
@@ -24,6 +31,10 @@ pub const NAME: &str = "signal_windows";
 const CHANGE_LOOKBACK: i128 = 3_600_000_000_000;
 /// Its decay time: a change this long before the window's end counts 1/e (10 minutes, ns).
 const CHANGE_DECAY: i128 = 600_000_000_000;
+
+/// The columns that need a log template per line: a scan that reads neither runs the query
+/// without them (mining templates is most of the logs' cost).
+pub const TEMPLATE_COLUMNS: [&str; 2] = ["log_templates", "log_templates_distinct"];
 
 /// The severities that get their own log-count column, as the logs table spells them.
 const SEVERITIES: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
@@ -39,7 +50,8 @@ modality without rows in a window has NULL (not 0) in all its columns. Columns: 
 `log_warn`, `log_error`, `log_fatal` (lines per severity), `log_templates` (a list, by template \
 id, of `{template_id, lines}`: the lines of each template, `template_id` as \
 `log_template_id(body, service)` gives it, so the log-parser model in use, or the online miner, \
-decides the templates), `log_templates_distinct` (how many templates); spans: `spans`, `span_errors` \
+decides the templates; a query that reads neither template column, in its select list or its \
+filters, mines none), `log_templates_distinct` (how many templates); spans: `spans`, `span_errors` \
 (status ERROR), `error_ratio`, `latency_mean_ms`, `latency_p50_ms`, `latency_p95_ms`, \
 `latency_p99_ms` (exact quantiles of `duration_ns` with linear interpolation, as \
 `percentile_cont`), `span_inbound_gap_ms` (median, over the calls other services made to this \
@@ -133,13 +145,15 @@ fn timestamp(ns: i128) -> String {
 }
 
 impl SignalWindows {
-    /// The query behind `signal_windows(width, slide, since, until)` (nanoseconds).
+    /// The query behind `signal_windows(width, slide, since, until)` (nanoseconds); without
+    /// `templates`, it lacks the columns [`TEMPLATE_COLUMNS`] (and mines no log template).
     pub fn sql(
         &self,
         width: i128,
         slide: i128,
         since: Option<i128>,
         until: Option<i128>,
+        templates: bool,
     ) -> String {
         let [logs, spans, metrics, events] = &self.tables;
         let mut range = String::new();
@@ -188,8 +202,9 @@ impl SignalWindows {
                 interval(width)
             )
         };
-        // The logs are aggregated once, by (service, window, template): the severity counts
-        // are summed from those groups, and the template list is built from them.
+        // With templates, the logs are aggregated once, by (service, window, template): the
+        // severity counts are summed from those groups, and the template list is built from
+        // them.
         let severities: Vec<String> = SEVERITIES
             .iter()
             .map(|s| {
@@ -203,6 +218,27 @@ impl SignalWindows {
             .iter()
             .map(|s| format!("sum(log_{0}) AS log_{0}", s.to_lowercase()))
             .collect();
+        let logs_cte = if templates {
+            format!(
+                "lt AS (SELECT service, window_start, template_id, count(*) AS lines, {sev} \
+                 FROM {lw} GROUP BY service, window_start, template_id), \
+                 l AS (SELECT service, window_start, sum(lines) AS log_lines, {sevsum}, \
+                 array_sort(array_agg(named_struct('template_id', template_id, 'lines', lines)) \
+                 FILTER (WHERE template_id IS NOT NULL), 'ASC', 'NULLS LAST') AS log_templates, \
+                 count(template_id) AS log_templates_distinct \
+                 FROM lt GROUP BY service, window_start)",
+                sev = severities.join(", "),
+                sevsum = severity_sums.join(", "),
+                lw = windowed(logs, ", log_template_id(body, service) AS template_id"),
+            )
+        } else {
+            format!(
+                "l AS (SELECT service, window_start, count(*) AS log_lines, {sev} \
+                 FROM {lw} GROUP BY service, window_start)",
+                sev = severities.join(", "),
+                lw = windowed(logs, ""),
+            )
+        };
         // Measured on a 1 h x 40-service demo lake (benches/peers.sh): exact `percentile_cont`
         // is about twice as fast as the t-digest of `approx_percentile_cont` at these group
         // sizes (it keeps the values: memory grows with the spans of a window), and sorting the
@@ -219,13 +255,7 @@ impl SignalWindows {
         // build one shared hash table instead of repartitioning both sides: -> 0.55 s.
         format!(
             "WITH \
-             lt AS (SELECT service, window_start, template_id, count(*) AS lines, {sev} \
-                    FROM {lw} GROUP BY service, window_start, template_id), \
-             l AS (SELECT service, window_start, sum(lines) AS log_lines, {sevsum}, \
-                   array_sort(array_agg(named_struct('template_id', template_id, 'lines', lines)) \
-                   FILTER (WHERE template_id IS NOT NULL), 'ASC', 'NULLS LAST') AS log_templates, \
-                   count(template_id) AS log_templates_distinct \
-                   FROM lt GROUP BY service, window_start), \
+             {logs_cte}, \
              s AS (SELECT service, window_start, count(*) AS spans, \
                    count(*) FILTER (WHERE status = 'ERROR') AS span_errors, \
                    avg(duration_ns) / 1e6 AS latency_mean_ms, \
@@ -276,7 +306,7 @@ impl SignalWindows {
                     WHERE window_start + {width} > ts AND window_start + {width} <= ts + {lookback} \
                     GROUP BY service, window_start), \
              j1 AS (SELECT coalesce(l.service, s.service) AS service, coalesce(l.window_start, s.window_start) AS window_start, \
-                    l.log_lines, {lcols}, l.log_templates, l.log_templates_distinct, s.spans, s.span_errors, s.latency_mean_ms, s.latency_p50_ms, s.latency_p95_ms, s.latency_p99_ms, \
+                    l.log_lines, {lcols}{ltcols}, s.spans, s.span_errors, s.latency_mean_ms, s.latency_p50_ms, s.latency_p95_ms, s.latency_p99_ms, \
                     s.span_inbound_gap_ms, s.span_callees, s.span_operations \
                     FROM l FULL JOIN s2 AS s ON l.service = s.service AND l.window_start = s.window_start), \
              j2 AS (SELECT coalesce(j1.service, m.service) AS service, coalesce(j1.window_start, m.window_start) AS window_start, \
@@ -285,7 +315,7 @@ impl SignalWindows {
              SELECT coalesce(j2.service, e.service) AS service, \
                     coalesce(j2.window_start, e.window_start) AS window_start, \
                     coalesce(j2.window_start, e.window_start) + {width} AS window_end, \
-                    log_lines, {lnames}, log_templates, log_templates_distinct, spans, span_errors, \
+                    log_lines, {lnames}{ltnames}, spans, span_errors, \
                     CAST(span_errors AS DOUBLE) / spans AS error_ratio, \
                     latency_mean_ms, latency_p50_ms, latency_p95_ms, latency_p99_ms, \
                     span_inbound_gap_ms, span_callees, span_operations, \
@@ -294,9 +324,17 @@ impl SignalWindows {
              FROM j2 FULL JOIN e ON j2.service = e.service AND j2.window_start = e.window_start \
              LEFT JOIN ch ON coalesce(j2.service, e.service) = ch.service \
                   AND coalesce(j2.window_start, e.window_start) = ch.window_start",
-            sev = severities.join(", "),
-            sevsum = severity_sums.join(", "),
-            lw = windowed(logs, ", log_template_id(body, service) AS template_id"),
+            logs_cte = logs_cte,
+            ltcols = if templates {
+                ", l.log_templates, l.log_templates_distinct"
+            } else {
+                ""
+            },
+            ltnames = if templates {
+                ", log_templates, log_templates_distinct"
+            } else {
+                ""
+            },
             sw = windowed(spans, ""),
             mw = windowed(metrics, ""),
             ew = windowed(events, ""),
@@ -363,12 +401,139 @@ impl TableFunctionImpl for SignalWindows {
             }
         };
         let (since, until) = (bound(2, "since")?, bound(3, "until")?);
-        let sql = self.sql(width, slide, since, until);
         let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
             return plan_err!("{NAME}: needs a full DataFusion session");
         };
-        // Planning only resolves the in-memory catalog: nothing here waits on I/O.
-        let plan = super::ready(NAME, state.create_logical_plan(&sql))??;
-        Ok(Arc::new(ViewTable::new(plan, Some(sql))))
+        let sql = self.sql(width, slide, since, until, true);
+        let lean = self.sql(width, slide, since, until, false);
+        Ok(Arc::new(Windows::new(
+            [plan(state, &sql)?, plan(state, &lean)?],
+            sql,
+        )?))
+    }
+}
+
+/// Plans one form of the query, its columns unqualified (as a scan's filters name them).
+fn plan(state: &SessionState, sql: &str) -> Result<LogicalPlan> {
+    // Planning only resolves the in-memory catalog: nothing here waits on I/O.
+    let plan = super::ready(NAME, state.create_logical_plan(sql))??;
+    let columns: Vec<Expr> = plan
+        .schema()
+        .iter()
+        .map(|(q, f)| Expr::Column(Column::from((q, f))).alias(f.name()))
+        .collect();
+    LogicalPlanBuilder::from(plan).project(columns)?.build()
+}
+
+/// The table `signal_windows` returns: a view whose scan runs the query without the template
+/// columns when neither its projection nor its filters read them, so a query that does not ask for templates does not
+/// mine one per log line (measured in docs/benchmarks.md, q3). It is not inlined into the
+/// calling query as a plain view would be (the columns read are only known at the scan), but
+/// its scan hands the projection, the filters (all exact) and the limit to the optimizer, which
+/// pushes the time filters down to the tables' row groups as before.
+#[derive(Debug)]
+struct Windows {
+    /// The query with the template columns, and without (whose schema lacks them).
+    plans: [LogicalPlan; 2],
+    schema: SchemaRef,
+    /// Where the template columns are in `schema`, ascending.
+    templates: Vec<usize>,
+    sql: String,
+}
+
+impl Windows {
+    fn new(plans: [LogicalPlan; 2], sql: String) -> Result<Self> {
+        let schema = Arc::clone(plans[0].schema().inner());
+        let templates: Vec<usize> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| TEMPLATE_COLUMNS.contains(&f.name().as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        let lean = plans[1].schema();
+        let expected = schema.fields().len() - templates.len();
+        if lean.fields().len() != expected {
+            return plan_err!(
+                "{NAME}: the query without templates has {} columns, expected {expected}",
+                lean.fields().len()
+            );
+        }
+        Ok(Self {
+            plans,
+            schema,
+            templates,
+            sql,
+        })
+    }
+}
+
+#[async_trait]
+impl TableProvider for Windows {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    fn get_table_definition(&self) -> Option<&str> {
+        Some(&self.sql)
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Exact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let named = |e: &Expr| {
+            e.column_refs()
+                .iter()
+                .any(|c| TEMPLATE_COLUMNS.contains(&c.name.as_str()))
+        };
+        let lean = projection.is_some_and(|p| !p.iter().any(|i| self.templates.contains(i)))
+            && !filters.iter().any(named);
+        let plan = &self.plans[usize::from(lean)];
+        let mut builder = LogicalPlanBuilder::from(plan.clone());
+        // The filters name the columns as the calling query's scan does (qualified by the
+        // table's name); the plan's are unqualified.
+        let unqualified = |e: &Expr| {
+            e.clone()
+                .transform(|e| match e {
+                    Expr::Column(c) if c.relation.is_some() => Ok(Transformed::yes(Expr::Column(
+                        Column::new_unqualified(c.name),
+                    ))),
+                    e => Ok(Transformed::no(e)),
+                })
+                .map(|t| t.data)
+        };
+        if let Some(filter) = filters
+            .iter()
+            .map(unqualified)
+            .reduce(|a, b| Ok(a?.and(b?)))
+        {
+            builder = builder.filter(filter?)?;
+        }
+        if let Some(p) = projection {
+            let columns: Vec<Expr> = p
+                .iter()
+                .map(|&i| Expr::Column(Column::new_unqualified(self.schema.field(i).name())))
+                .collect();
+            builder = builder.project(columns)?;
+        }
+        if let Some(limit) = limit {
+            builder = builder.limit(0, Some(limit))?;
+        }
+        state.create_physical_plan(&builder.build()?).await
     }
 }
