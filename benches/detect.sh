@@ -32,6 +32,7 @@ day="$since + INTERVAL '1 day'"
 incident="$since + INTERVAL '13 hours'"
 features="'service', service, 'log_lines', log_lines, 'log_trace', log_trace, 'log_debug', log_debug,
   'log_info', log_info, 'log_warn', log_warn, 'log_error', log_error, 'log_fatal', log_fatal,
+  'log_templates', log_templates, 'log_templates_distinct', log_templates_distinct,
   'spans', spans, 'span_errors', span_errors, 'error_ratio', error_ratio,
   'latency_mean_ms', latency_mean_ms, 'latency_p50_ms', latency_p50_ms,
   'latency_p95_ms', latency_p95_ms, 'latency_p99_ms', latency_p99_ms,

@@ -2,11 +2,11 @@
 //! row per `(service, window_start)` — the input every model trains and scores on.
 //!
 //! The function builds one SQL query over the tables it was given (per-modality aggregates on
-//! the window grid, then full outer joins on the window key), in two forms: with the log
-//! template columns and without (mining a template per log line is the costliest part of the
-//! logs). Its table scans the form the query's columns and filters need and hands the
-//! projection, filters and limit to the optimizer: time bounds prune hour folders and row
-//! groups, projections drop the modalities a query does not read.
+//! the window grid, then full outer joins on the window key). Its table builds, at the scan,
+//! the form of that query with only the optional column groups (log templates, per-operation
+//! spans, per-host metrics, change recency) that the query's columns and filters read, and
+//! hands the projection, filters and limit to the optimizer: time bounds prune hour folders
+//! and row groups, projections drop the modalities a query does not read.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -32,9 +32,49 @@ const CHANGE_LOOKBACK: i128 = 3_600_000_000_000;
 /// Its decay time: a change this long before the window's end counts 1/e (10 minutes, ns).
 const CHANGE_DECAY: i128 = 600_000_000_000;
 
-/// The columns that need a log template per line: a scan that reads neither runs the query
-/// without them (mining templates is most of the logs' cost).
-pub const TEMPLATE_COLUMNS: [&str; 2] = ["log_templates", "log_templates_distinct"];
+/// A group of columns computed only when a scan reads one of them (in its select list or its
+/// filters): each costs an aggregate or a join of its own, and mining a log template per line
+/// costs more than all the rest of the logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Templates,
+    Operations,
+    HostMetrics,
+    ChangeRecency,
+}
+
+/// The optional columns, each with the part that computes it.
+const OPTIONAL: [(&str, Part); 5] = [
+    ("log_templates", Part::Templates),
+    ("log_templates_distinct", Part::Templates),
+    ("span_operations", Part::Operations),
+    ("host_metrics", Part::HostMetrics),
+    ("event_change_recency", Part::ChangeRecency),
+];
+
+/// The optional parts a form of the query computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts([bool; 4]);
+
+impl Parts {
+    /// Every column.
+    pub const ALL: Self = Self([true; 4]);
+
+    fn has(self, p: Part) -> bool {
+        self.0[p as usize]
+    }
+
+    /// The parts that queries reading `columns` need.
+    fn of<'a>(columns: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut out = [false; 4];
+        for c in columns {
+            if let Some((_, p)) = OPTIONAL.iter().find(|(n, _)| *n == c) {
+                out[*p as usize] = true;
+            }
+        }
+        Self(out)
+    }
+}
 
 /// The severities that get their own log-count column, as the logs table spells them.
 const SEVERITIES: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
@@ -50,8 +90,7 @@ modality without rows in a window has NULL (not 0) in all its columns. Columns: 
 `log_warn`, `log_error`, `log_fatal` (lines per severity), `log_templates` (a list, by template \
 id, of `{template_id, lines}`: the lines of each template, `template_id` as \
 `log_template_id(body, service)` gives it, so the log-parser model in use, or the online miner, \
-decides the templates; a query that reads neither template column, in its select list or its \
-filters, mines none), `log_templates_distinct` (how many templates); spans: `spans`, `span_errors` \
+decides the templates), `log_templates_distinct` (how many templates); spans: `spans`, `span_errors` \
 (status ERROR), `error_ratio`, `latency_mean_ms`, `latency_p50_ms`, `latency_p95_ms`, \
 `latency_p99_ms` (exact quantiles of `duration_ns` with linear interpolation, as \
 `percentile_cont`), `span_inbound_gap_ms` (median, over the calls other services made to this \
@@ -66,7 +105,9 @@ list, by kind, of `{kind, count}`), `event_change_recency` (how recent the servi
 is, any event but an `alert`: exp(−age / 10 minutes) with age from the change to the window's \
 end, NULL when there was none in the hour before the window's end; the one column that looks \
 before the window, so it can be set in a window without events). Rows whose service is NULL \
-are kept per modality, unjoined.",
+are kept per modality, unjoined. `log_templates`, `log_templates_distinct`, `span_operations`, \
+`host_metrics` and `event_change_recency` are computed only when the query reads them (in its \
+select list or its filters): the others cost nothing to a query that does not ask for them.",
     syntax_example = "signal_windows(width [, slide [, since, until]])",
     sql_example = r#"```sql
 > SELECT service, window_start, log_lines, log_error, spans, error_ratio, latency_p95_ms, events
@@ -145,17 +186,22 @@ fn timestamp(ns: i128) -> String {
 }
 
 impl SignalWindows {
-    /// The query behind `signal_windows(width, slide, since, until)` (nanoseconds); without
-    /// `templates`, it lacks the columns [`TEMPLATE_COLUMNS`] (and mines no log template).
+    /// The query behind `signal_windows(width, slide, since, until)` (nanoseconds), with the
+    /// optional columns of `parts` only.
     pub fn sql(
         &self,
         width: i128,
         slide: i128,
         since: Option<i128>,
         until: Option<i128>,
-        templates: bool,
+        parts: Parts,
     ) -> String {
         let [logs, spans, metrics, events] = &self.tables;
+        let templates = parts.has(Part::Templates);
+        let operations = parts.has(Part::Operations);
+        let hosts = parts.has(Part::HostMetrics);
+        let changes = parts.has(Part::ChangeRecency);
+        let opt = |on: bool, text: &str| if on { text.to_string() } else { String::new() };
         let mut range = String::new();
         // Changes are looked for up to CHANGE_LOOKBACK before `since`.
         let mut change_range = String::new();
@@ -174,7 +220,7 @@ impl SignalWindows {
         // Per change (an event of any kind but `alert`), the windows whose end lies after it
         // and at most CHANGE_LOOKBACK later: from the earliest window holding it on.
         let back = (width + slide - 1) / slide - 1;
-        let changes = format!(
+        let change_windows = format!(
             "(SELECT service, ts, unnest(generate_series(time_bucket({slide}, ts) - {back_iv}, \
              time_bucket({slide}, ts) + {lookback}, {slide})) AS window_start \
              FROM {events} WHERE kind <> 'alert' AND service IS NOT NULL{change_range})",
@@ -275,42 +321,30 @@ impl SignalWindows {
                     array_sort(array_agg(named_struct('service', callee, 'calls', n)) FILTER (WHERE caller IS NOT NULL), 'ASC', 'NULLS LAST') AS span_callees, \
                     max(gap_ns) FILTER (WHERE caller IS NULL) / 1e6 AS span_inbound_gap_ms \
                     FROM cg GROUP BY coalesce(caller, callee), window_start), \
-             so AS (SELECT service, window_start, \
-                    array_sort(array_agg(named_struct('operation', operation, 'spans', n, 'error_ratio', error_ratio, 'p95_ms', p95_ms)), 'ASC', 'NULLS LAST') AS span_operations \
-                    FROM (SELECT service, window_start, operation, count(*) AS n, \
-                          CAST(count(*) FILTER (WHERE status = 'ERROR') AS DOUBLE) / count(*) AS error_ratio, \
-                          percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ns) / 1e6 AS p95_ms \
-                          FROM {sw} WHERE operation IS NOT NULL GROUP BY service, window_start, operation) \
-                    GROUP BY service, window_start), \
-             s2 AS (SELECT s.*, io.span_callees, io.span_inbound_gap_ms, so.span_operations FROM s \
-                    LEFT JOIN io ON s.service = io.service AND s.window_start = io.window_start \
-                    LEFT JOIN so ON s.service = so.service AND s.window_start = so.window_start), \
+             {so_cte}\
+             s2 AS (SELECT s.*, io.span_callees, io.span_inbound_gap_ms{so_col} FROM s \
+                    LEFT JOIN io ON s.service = io.service AND s.window_start = io.window_start{so_join}), \
              mh AS (SELECT service, window_start, name, host, sum(value) AS total, count(value) AS n, \
                     min(value) AS min, max(value) AS max, last_value(value ORDER BY ts) AS last, \
                     max(ts) AS last_ts, count(*) AS samples \
                     FROM {mw} GROUP BY service, window_start, name, host), \
              m1 AS (SELECT service, window_start, name, sum(total) / sum(n) AS mean, min(min) AS min, \
-                    max(max) AS max, last_value(last ORDER BY last_ts) AS last, sum(samples) AS samples, \
-                    count(host) AS hosts, \
-                    array_agg(named_struct('metric', concat(host, '/', name), 'mean', total / n)) FILTER (WHERE host IS NOT NULL) AS per_host \
+                    max(max) AS max, last_value(last ORDER BY last_ts) AS last, sum(samples) AS samples{m1_hosts} \
                     FROM mh GROUP BY service, window_start, name), \
              m AS (SELECT service, window_start, sum(samples) AS metric_samples, \
-                   array_sort(array_agg(named_struct('name', name, 'mean', mean, 'min', min, 'max', max, 'last', last, 'samples', samples)), 'ASC', 'NULLS LAST') AS metrics, \
-                   CASE WHEN max(hosts) > 1 THEN array_sort(flatten(array_agg(per_host) FILTER (WHERE hosts > 1)), 'ASC', 'NULLS LAST') END AS host_metrics \
+                   array_sort(array_agg(named_struct('name', name, 'mean', mean, 'min', min, 'max', max, 'last', last, 'samples', samples)), 'ASC', 'NULLS LAST') AS metrics{m_hosts} \
                    FROM m1 GROUP BY service, window_start), \
              e1 AS (SELECT service, window_start, kind, count(*) AS n FROM {ew} GROUP BY service, window_start, kind), \
              e AS (SELECT service, window_start, sum(n) AS events, \
                    array_sort(array_agg(named_struct('kind', kind, 'count', n)), 'ASC', 'NULLS LAST') AS event_kinds \
                    FROM e1 GROUP BY service, window_start), \
-             ch AS (SELECT service, window_start, max(ts) AS last_change FROM {changes} \
-                    WHERE window_start + {width} > ts AND window_start + {width} <= ts + {lookback} \
-                    GROUP BY service, window_start), \
+             {ch_cte}\
              j1 AS (SELECT coalesce(l.service, s.service) AS service, coalesce(l.window_start, s.window_start) AS window_start, \
                     l.log_lines, {lcols}{ltcols}, s.spans, s.span_errors, s.latency_mean_ms, s.latency_p50_ms, s.latency_p95_ms, s.latency_p99_ms, \
-                    s.span_inbound_gap_ms, s.span_callees, s.span_operations \
+                    s.span_inbound_gap_ms, s.span_callees{j1_so} \
                     FROM l FULL JOIN s2 AS s ON l.service = s.service AND l.window_start = s.window_start), \
              j2 AS (SELECT coalesce(j1.service, m.service) AS service, coalesce(j1.window_start, m.window_start) AS window_start, \
-                    j1.* EXCLUDE (service, window_start), m.metric_samples, m.metrics, m.host_metrics \
+                    j1.* EXCLUDE (service, window_start), m.metric_samples, m.metrics{j2_hosts} \
                     FROM j1 FULL JOIN m ON j1.service = m.service AND j1.window_start = m.window_start) \
              SELECT coalesce(j2.service, e.service) AS service, \
                     coalesce(j2.window_start, e.window_start) AS window_start, \
@@ -318,12 +352,67 @@ impl SignalWindows {
                     log_lines, {lnames}{ltnames}, spans, span_errors, \
                     CAST(span_errors AS DOUBLE) / spans AS error_ratio, \
                     latency_mean_ms, latency_p50_ms, latency_p95_ms, latency_p99_ms, \
-                    span_inbound_gap_ms, span_callees, span_operations, \
-                    metric_samples, metrics, host_metrics, e.events, e.event_kinds, \
-                    exp(CAST(CAST(ch.last_change AS BIGINT) - CAST(ch.window_start + {width} AS BIGINT) AS DOUBLE) / {tau}) AS event_change_recency \
-             FROM j2 FULL JOIN e ON j2.service = e.service AND j2.window_start = e.window_start \
-             LEFT JOIN ch ON coalesce(j2.service, e.service) = ch.service \
-                  AND coalesce(j2.window_start, e.window_start) = ch.window_start",
+                    span_inbound_gap_ms, span_callees{out_so}, \
+                    metric_samples, metrics{out_hosts}, e.events, e.event_kinds{out_ch} \
+             FROM j2 FULL JOIN e ON j2.service = e.service AND j2.window_start = e.window_start{ch_join}",
+            so_cte = opt(
+                operations,
+                &format!(
+                    "so AS (SELECT service, window_start, \
+                     array_sort(array_agg(named_struct('operation', operation, 'spans', n, \
+                     'error_ratio', error_ratio, 'p95_ms', p95_ms)), 'ASC', 'NULLS LAST') AS span_operations \
+                     FROM (SELECT service, window_start, operation, count(*) AS n, \
+                     CAST(count(*) FILTER (WHERE status = 'ERROR') AS DOUBLE) / count(*) AS error_ratio, \
+                     percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ns) / 1e6 AS p95_ms \
+                     FROM {sw} WHERE operation IS NOT NULL GROUP BY service, window_start, operation) \
+                     GROUP BY service, window_start), ",
+                    sw = windowed(spans, ""),
+                )
+            ),
+            so_col = opt(operations, ", so.span_operations"),
+            so_join = opt(
+                operations,
+                " LEFT JOIN so ON s.service = so.service AND s.window_start = so.window_start"
+            ),
+            j1_so = opt(operations, ", s.span_operations"),
+            out_so = opt(operations, ", span_operations"),
+            m1_hosts = opt(
+                hosts,
+                ", count(host) AS hosts, array_agg(named_struct('metric', concat(host, '/', name), \
+                 'mean', total / n)) FILTER (WHERE host IS NOT NULL) AS per_host"
+            ),
+            m_hosts = opt(
+                hosts,
+                ", CASE WHEN max(hosts) > 1 THEN array_sort(flatten(array_agg(per_host) \
+                 FILTER (WHERE hosts > 1)), 'ASC', 'NULLS LAST') END AS host_metrics"
+            ),
+            j2_hosts = opt(hosts, ", m.host_metrics"),
+            out_hosts = opt(hosts, ", host_metrics"),
+            ch_cte = opt(
+                changes,
+                &format!(
+                    "ch AS (SELECT service, window_start, max(ts) AS last_change \
+                     FROM {change_windows} \
+                     WHERE window_start + {width} > ts AND window_start + {width} <= ts + {lookback} \
+                     GROUP BY service, window_start), ",
+                    width = interval(width),
+                    lookback = interval(CHANGE_LOOKBACK),
+                )
+            ),
+            out_ch = opt(
+                changes,
+                &format!(
+                    ", exp(CAST(CAST(ch.last_change AS BIGINT) - CAST(ch.window_start + {width} \
+                     AS BIGINT) AS DOUBLE) / {tau}) AS event_change_recency",
+                    width = interval(width),
+                    tau = CHANGE_DECAY as f64,
+                )
+            ),
+            ch_join = opt(
+                changes,
+                " LEFT JOIN ch ON coalesce(j2.service, e.service) = ch.service \
+                 AND coalesce(j2.window_start, e.window_start) = ch.window_start"
+            ),
             logs_cte = logs_cte,
             ltcols = if templates {
                 ", l.log_templates, l.log_templates_distinct"
@@ -349,8 +438,6 @@ impl SignalWindows {
                 .collect::<Vec<_>>()
                 .join(", "),
             width = interval(width),
-            lookback = interval(CHANGE_LOOKBACK),
-            tau = CHANGE_DECAY as f64,
         )
     }
 }
@@ -404,19 +491,44 @@ impl TableFunctionImpl for SignalWindows {
         let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
             return plan_err!("{NAME}: needs a full DataFusion session");
         };
-        let sql = self.sql(width, slide, since, until, true);
-        let lean = self.sql(width, slide, since, until, false);
-        Ok(Arc::new(Windows::new(
-            [plan(state, &sql)?, plan(state, &lean)?],
+        let query = Query {
+            function: SignalWindows::new(self.tables.clone()),
+            width,
+            slide,
+            since,
+            until,
+        };
+        let sql = query.sql(Parts::ALL);
+        // Planning only resolves the in-memory catalog: nothing here waits on I/O.
+        let full = super::ready(NAME, state.create_logical_plan(&sql))??;
+        Ok(Arc::new(Windows {
+            schema: Arc::clone(full.schema().inner()),
+            full: unqualified(full)?,
+            query,
             sql,
-        )?))
+        }))
     }
 }
 
-/// Plans one form of the query, its columns unqualified (as a scan's filters name them).
-fn plan(state: &SessionState, sql: &str) -> Result<LogicalPlan> {
-    // Planning only resolves the in-memory catalog: nothing here waits on I/O.
-    let plan = super::ready(NAME, state.create_logical_plan(sql))??;
+/// One call's arguments: builds each form of its query.
+#[derive(Debug)]
+struct Query {
+    function: SignalWindows,
+    width: i128,
+    slide: i128,
+    since: Option<i128>,
+    until: Option<i128>,
+}
+
+impl Query {
+    fn sql(&self, parts: Parts) -> String {
+        self.function
+            .sql(self.width, self.slide, self.since, self.until, parts)
+    }
+}
+
+/// A plan with its columns unqualified (as a scan's filters and projection name them).
+fn unqualified(plan: LogicalPlan) -> Result<LogicalPlan> {
     let columns: Vec<Expr> = plan
         .schema()
         .iter()
@@ -425,47 +537,20 @@ fn plan(state: &SessionState, sql: &str) -> Result<LogicalPlan> {
     LogicalPlanBuilder::from(plan).project(columns)?.build()
 }
 
-/// The table `signal_windows` returns: a view whose scan runs the query without the template
-/// columns when neither its projection nor its filters read them, so a query that does not ask for templates does not
-/// mine one per log line (measured in docs/benchmarks.md, q3). It is not inlined into the
-/// calling query as a plain view would be (the columns read are only known at the scan), but
-/// its scan hands the projection, the filters (all exact) and the limit to the optimizer, which
-/// pushes the time filters down to the tables' row groups as before.
+/// The table `signal_windows` returns: a view whose scan leaves out the optional columns
+/// ([`OPTIONAL`]) that neither its projection nor its filters read, so a query that asks for
+/// no template mines none, and one without `span_operations` computes no per-operation
+/// quantiles (measured in docs/benchmarks.md, q3). It is not inlined into the calling query as
+/// a plain view would be (the columns read are only known at the scan), but its scan hands the
+/// projection, the filters (all exact) and the limit to the optimizer, which pushes the time
+/// filters down to the tables' row groups as before.
 #[derive(Debug)]
 struct Windows {
-    /// The query with the template columns, and without (whose schema lacks them).
-    plans: [LogicalPlan; 2],
     schema: SchemaRef,
-    /// Where the template columns are in `schema`, ascending.
-    templates: Vec<usize>,
+    /// The query with every column, planned.
+    full: LogicalPlan,
+    query: Query,
     sql: String,
-}
-
-impl Windows {
-    fn new(plans: [LogicalPlan; 2], sql: String) -> Result<Self> {
-        let schema = Arc::clone(plans[0].schema().inner());
-        let templates: Vec<usize> = schema
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| TEMPLATE_COLUMNS.contains(&f.name().as_str()))
-            .map(|(i, _)| i)
-            .collect();
-        let lean = plans[1].schema();
-        let expected = schema.fields().len() - templates.len();
-        if lean.fields().len() != expected {
-            return plan_err!(
-                "{NAME}: the query without templates has {} columns, expected {expected}",
-                lean.fields().len()
-            );
-        }
-        Ok(Self {
-            plans,
-            schema,
-            templates,
-            sql,
-        })
-    }
 }
 
 #[async_trait]
@@ -496,18 +581,29 @@ impl TableProvider for Windows {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let named = |e: &Expr| {
-            e.column_refs()
-                .iter()
-                .any(|c| TEMPLATE_COLUMNS.contains(&c.name.as_str()))
+        let parts = match projection {
+            None => Parts::ALL,
+            Some(p) => {
+                let read = p.iter().map(|&i| self.schema.field(i).name().to_string());
+                let filtered = filters
+                    .iter()
+                    .flat_map(|e| e.column_refs().into_iter().map(|c| c.name.clone()));
+                let names: Vec<String> = read.chain(filtered).collect();
+                Parts::of(names.iter().map(String::as_str))
+            }
         };
-        let lean = projection.is_some_and(|p| !p.iter().any(|i| self.templates.contains(i)))
-            && !filters.iter().any(named);
-        let plan = &self.plans[usize::from(lean)];
-        let mut builder = LogicalPlanBuilder::from(plan.clone());
+        let plan = if parts == Parts::ALL {
+            self.full.clone()
+        } else {
+            let Some(session) = state.as_any().downcast_ref::<SessionState>() else {
+                return plan_err!("{NAME}: needs a full DataFusion session");
+            };
+            unqualified(session.create_logical_plan(&self.query.sql(parts)).await?)?
+        };
+        let mut builder = LogicalPlanBuilder::from(plan);
         // The filters name the columns as the calling query's scan does (qualified by the
         // table's name); the plan's are unqualified.
-        let unqualified = |e: &Expr| {
+        let unqualify = |e: &Expr| {
             e.clone()
                 .transform(|e| match e {
                     Expr::Column(c) if c.relation.is_some() => Ok(Transformed::yes(Expr::Column(
@@ -517,11 +613,7 @@ impl TableProvider for Windows {
                 })
                 .map(|t| t.data)
         };
-        if let Some(filter) = filters
-            .iter()
-            .map(unqualified)
-            .reduce(|a, b| Ok(a?.and(b?)))
-        {
+        if let Some(filter) = filters.iter().map(unqualify).reduce(|a, b| Ok(a?.and(b?))) {
             builder = builder.filter(filter?)?;
         }
         if let Some(p) = projection {
