@@ -43,7 +43,7 @@ pub use handles::ModelHandles;
 pub fn scalar_functions(models: &ModelHandles) -> Vec<Arc<ScalarUDF>> {
     let mut functions = time::functions();
     functions.extend(logs::functions(models));
-    functions.extend(detect::functions(&models.detectors));
+    functions.extend(detect::functions(models));
     functions
 }
 
@@ -63,7 +63,10 @@ pub fn table_functions(
     let windows_doc = doc(windows.documentation());
     let detect = detect::detect_anomalies::DetectAnomalies::new(Arc::clone(&models.detectors));
     let detect_doc = doc(detect.documentation());
-    let root = detect::root_cause::RootCause::new(Arc::clone(&models.detectors));
+    let root = detect::root_cause::RootCause::new(
+        Arc::clone(&models.detectors),
+        Arc::clone(&models.log_parser),
+    );
     let root_doc = doc(root.documentation());
     vec![
         (time::signal_windows::NAME, Arc::new(windows), windows_doc),

@@ -12,7 +12,7 @@
 //! `_models/` (the version each model's `ALTER MODEL … SET VERSION` chose, else the newest);
 //! they never read labels or files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
@@ -20,7 +20,9 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF};
-use sigfuse_models::baseline::{Baseline, Modality, Score, Window};
+use sigfuse_models::baseline::{Baseline, Modality, Score, TEMPLATE_PREFIX, Window};
+
+use crate::logs::LogParser;
 
 pub mod anomaly_score;
 pub mod detect_anomalies;
@@ -120,13 +122,16 @@ impl Detectors {
 }
 
 /// The scalar functions of this family.
-pub fn functions(detectors: &Arc<Detectors>) -> Vec<Arc<ScalarUDF>> {
+pub fn functions(models: &crate::ModelHandles) -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(ScalarUDF::new_from_impl(anomaly_score::AnomalyScore::new(
-            Arc::clone(detectors),
+            Arc::clone(&models.detectors),
         ))),
         Arc::new(ScalarUDF::new_from_impl(
-            modality_weights::ModalityWeights::new(Arc::clone(detectors)),
+            modality_weights::ModalityWeights::new(
+                Arc::clone(&models.detectors),
+                Arc::clone(&models.log_parser),
+            ),
         )),
     ]
 }
@@ -569,13 +574,44 @@ pub(crate) fn plan_sql(
     crate::time::ready(who, state.create_logical_plan(sql))?
 }
 
-/// `metrics: metric:cpu = 95.2 (median 12.1)`: what drove a score.
-pub fn evidence(s: &Score) -> String {
+/// Longest template text quoted in evidence, in characters.
+const EVIDENCE_TEMPLATE_CHARS: usize = 120;
+
+/// The log template id a feature names (`template:<id>`, the id as `log_template_id` gives it).
+fn template_id(feature: &str) -> Option<u64> {
+    let id: i64 = feature.strip_prefix(TEMPLATE_PREFIX)?.parse().ok()?;
+    Some(id as u64)
+}
+
+/// The text of the log templates that drove `scores`, by id, from `parser`: for [`evidence`].
+pub fn template_texts<'a>(
+    parser: &LogParser,
+    scores: impl IntoIterator<Item = &'a Score>,
+) -> HashMap<u64, String> {
+    let ids: HashSet<u64> = scores
+        .into_iter()
+        .filter_map(|s| template_id(&s.top_feature))
+        .collect();
+    parser.template_texts(&ids)
+}
+
+/// `metrics: metric:cpu = 95.2 (median 12.1)`: what drove a score. A log template is quoted
+/// after its id when `templates` (see [`template_texts`]) knows it: `logs: template:-42
+/// "out of memory <*>" = 1 (median unseen)`.
+pub fn evidence(s: &Score, templates: &HashMap<u64, String>) -> String {
     if s.top_feature.is_empty() {
         return format!("{}: present, no features", s.top_modality.name());
     }
+    let text = match template_id(&s.top_feature).and_then(|id| templates.get(&id)) {
+        Some(t) if t.chars().count() > EVIDENCE_TEMPLATE_CHARS => {
+            let cut: String = t.chars().take(EVIDENCE_TEMPLATE_CHARS).collect();
+            format!(" \"{cut}…\"")
+        }
+        Some(t) => format!(" \"{t}\""),
+        None => String::new(),
+    };
     format!(
-        "{}: {} = {} (median {})",
+        "{}: {}{text} = {} (median {})",
         s.top_modality.name(),
         s.top_feature,
         round(s.top_value),
@@ -825,5 +861,52 @@ pub(crate) mod tests {
         );
         assert!(w[0].present[Modality::Spans as usize]);
         assert!(w[1].is_empty());
+    }
+
+    #[test]
+    fn evidence_quotes_a_known_template_cut_to_length() {
+        let score = |feature: &str| Score {
+            score: 1.0,
+            raw: 3.0,
+            confidence: 1.0,
+            weights: [Some(1.0), None, None, None],
+            top_modality: Modality::Logs,
+            top_feature: feature.to_string(),
+            top_value: 2.0,
+            top_median: f64::NAN,
+        };
+        let parser = LogParser::online();
+        let id = |body: &str| {
+            let bodies: ArrayRef = Arc::new(StringArray::from(vec![body]));
+            let services: ArrayRef = Arc::new(StringArray::from(vec!["db"]));
+            let mut out = 0;
+            parser.parse_rows(
+                &crate::logs::parser::Texts::new("t", &bodies).unwrap(),
+                Some(&crate::logs::parser::Texts::new("t", &services).unwrap()),
+                false,
+                |_, r| out = r.expect("a body").id,
+            );
+            out as i64
+        };
+        let short = id("out of memory");
+        let long = id(&"x ".repeat(200));
+        let scores = [
+            score(&format!("template:{short}")),
+            score(&format!("template:{long}")),
+            score("template:12345"),
+            score("log_lines"),
+        ];
+        let texts = template_texts(&parser, &scores);
+        assert_eq!(texts.len(), 2);
+        let got: Vec<String> = scores.iter().map(|s| evidence(s, &texts)).collect();
+        assert_eq!(
+            got[0],
+            format!("logs: template:{short} \"out of memory\" = 2 (median unseen)")
+        );
+        let quoted = got[1].split('"').nth(1).unwrap();
+        assert_eq!(quoted.chars().count(), EVIDENCE_TEMPLATE_CHARS + 1);
+        assert!(quoted.ends_with('…'));
+        assert_eq!(got[2], "logs: template:12345 = 2 (median unseen)");
+        assert_eq!(got[3], "logs: log_lines = 2 (median unseen)");
     }
 }

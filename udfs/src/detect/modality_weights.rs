@@ -14,7 +14,8 @@ use datafusion::logical_expr::{
 use datafusion_macros::user_doc;
 use sigfuse_models::baseline::Modality;
 
-use super::{Detectors, check_args, evidence, score_args};
+use super::{Detectors, check_args, evidence, score_args, template_texts};
+use crate::logs::LogParser;
 
 #[user_doc(
     doc_section(label = "Detection functions"),
@@ -24,8 +25,9 @@ the calibration), `confidence` (the share of the service's usual modalities pres
 window, weighted by how often each had data in training: 1 when all are there), `logs`, \
 `spans`, `metrics`, `events` (each present modality's share of the summed modality scores; \
 NULL when missing), `top_modality` and `evidence` (the feature that drove the score, its value \
-and its training median, e.g. `metrics: metric:CpuUsageRate = 95.2 (median 12.1)`). NULL for a \
-window with no modality.",
+and its training median, e.g. `metrics: metric:CpuUsageRate = 95.2 (median 12.1)`; a log \
+template is quoted after its id when the log parser in use knows it: `logs: template:-42 \
+\"out of memory <*>\" = 3 (median unseen)`). NULL for a window with no modality.",
     syntax_example = "modality_weights(model, row)",
     sql_example = r#"```sql
 > SELECT service, window_start, w.score, w.top_modality, w.evidence
@@ -48,13 +50,16 @@ window with no modality.",
 pub struct ModalityWeights {
     signature: Signature,
     detectors: Arc<Detectors>,
+    /// Names the log templates that evidence quotes.
+    log_parser: Arc<LogParser>,
 }
 
 impl ModalityWeights {
-    pub fn new(detectors: Arc<Detectors>) -> Self {
+    pub fn new(detectors: Arc<Detectors>, log_parser: Arc<LogParser>) -> Self {
         Self {
             signature: Signature::variadic_any(Volatility::Stable),
             detectors,
+            log_parser,
         }
     }
 }
@@ -62,6 +67,7 @@ impl ModalityWeights {
 impl PartialEq for ModalityWeights {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.detectors, &other.detectors)
+            && Arc::ptr_eq(&self.log_parser, &other.log_parser)
     }
 }
 
@@ -123,6 +129,7 @@ impl ScalarUDFImpl for ModalityWeights {
                     .collect::<Float64Array>(),
             )
         };
+        let templates = template_texts(&self.log_parser, scores.iter().flatten());
         let mut columns = vec![
             f64s(&|s| Some(s.score)),
             f64s(&|s| Some(s.raw)),
@@ -140,7 +147,7 @@ impl ScalarUDFImpl for ModalityWeights {
         columns.push(Arc::new(
             scores
                 .iter()
-                .map(|s| s.as_ref().map(evidence))
+                .map(|s| s.as_ref().map(|s| evidence(s, &templates)))
                 .collect::<StringArray>(),
         ));
         let nulls = NullBuffer::from(scores.iter().map(Option::is_some).collect::<Vec<_>>());
@@ -165,7 +172,7 @@ mod tests {
 
     #[test]
     fn explains_the_driving_modality_and_feature() {
-        let f = ModalityWeights::new(detectors());
+        let f = ModalityWeights::new(detectors(), Arc::new(LogParser::online()));
         let out = f
             .invoke_with_args(call_args(
                 "ops",

@@ -18,12 +18,14 @@ use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::logical_expr::{Documentation, Expr, LogicalPlan};
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion_macros::user_doc;
-use sigfuse_models::baseline::Window;
 use sigfuse_models::baseline::rca::{self, Candidate};
+use sigfuse_models::baseline::{Score, Window};
 
 use super::{
     Detectors, Incident, LoadedModel, evidence, feature_rows_sql, incident_args, plan_sql,
+    template_texts,
 };
+use crate::logs::LogParser;
 
 pub const NAME: &str = "root_cause";
 
@@ -50,7 +52,7 @@ a service without one scores 0): a robust deviation of z standard deviations sco
 P(|N(0, 1)| < z), and only deviations the same way as the target's count (a rise does not \
 explain a fall). Columns: \
 `rank` (1 = most likely), `service`, `score`, `evidence` (the modality, feature, value and \
-training median that drove the score), `explained_by` (the downstream service that explains \
+training median that drove the score, as `modality_weights` gives it), `explained_by` (the downstream service that explains \
 this one, or NULL) and `window_start` (of the worst window).",
     syntax_example = "root_cause(model, since, until [, target [, symptom]])",
     sql_example = r#"```sql
@@ -76,11 +78,16 @@ this one, or NULL) and `window_start` (of the worst window).",
 #[derive(Debug)]
 pub struct RootCause {
     detectors: Arc<Detectors>,
+    /// Names the log templates that evidence quotes.
+    log_parser: Arc<LogParser>,
 }
 
 impl RootCause {
-    pub fn new(detectors: Arc<Detectors>) -> Self {
-        Self { detectors }
+    pub fn new(detectors: Arc<Detectors>, log_parser: Arc<LogParser>) -> Self {
+        Self {
+            detectors,
+            log_parser,
+        }
     }
 
     pub fn documentation(&self) -> Option<&Documentation> {
@@ -107,6 +114,7 @@ impl TableFunctionImpl for RootCause {
         )?;
         Ok(Arc::new(RootCauseTable {
             model,
+            log_parser: Arc::clone(&self.log_parser),
             windows,
             target,
             symptom,
@@ -118,6 +126,7 @@ impl TableFunctionImpl for RootCause {
 #[derive(Debug)]
 struct RootCauseTable {
     model: Arc<LoadedModel>,
+    log_parser: Arc<LogParser>,
     /// The incident's windows: `(window_start, service, span_callees, row)`.
     windows: LogicalPlan,
     /// The service whose symptom is explained, if given.
@@ -223,8 +232,10 @@ impl TableProvider for RootCauseTable {
                 .filter(|d| *d != 0.0 && d.is_finite()),
             _ => None,
         };
-        // Per service, its worst window: (raw, score, evidence, window_start).
-        let mut worst: BTreeMap<String, (f64, f64, String, Option<i64>)> = BTreeMap::new();
+        // Per service, its worst window: (raw, score, its score or why it has none,
+        // window_start).
+        type Worst = (f64, f64, std::result::Result<Score, String>, Option<i64>);
+        let mut worst: BTreeMap<String, Worst> = BTreeMap::new();
         for (start, w) in &rows {
             let scored = match &self.symptom {
                 Some(symptom) => model.score_symptom(w, symptom, direction),
@@ -237,16 +248,14 @@ impl TableProvider for RootCauseTable {
                     let what = self.symptom.as_deref().unwrap_or("any feature");
                     worst.insert(
                         w.service.clone(),
-                        (-1.0, 0.0, format!("no window measures {what}"), None),
+                        (-1.0, 0.0, Err(format!("no window measures {what}")), None),
                     );
                 }
                 continue;
             };
-            let entry = (scored.raw, scored.score, evidence(&scored), *start);
+            let entry = (scored.raw, scored.score, Ok(scored), *start);
             // The worst window; of equally bad ones the earliest, whatever the batch order.
-            let worse = |w: &(f64, f64, String, Option<i64>)| {
-                entry.0 > w.0 || entry.0 == w.0 && entry.3 < w.3
-            };
+            let worse = |w: &Worst| entry.0 > w.0 || entry.0 == w.0 && entry.3 < w.3;
             match worst.get_mut(&w.service) {
                 Some(w) if !worse(w) => {}
                 Some(w) => *w = entry,
@@ -263,15 +272,19 @@ impl TableProvider for RootCauseTable {
         );
         let edges: Vec<(String, String)> = edges.into_iter().collect();
         let mut starts = BTreeMap::new();
+        let templates = template_texts(
+            &self.log_parser,
+            worst.values().filter_map(|w| w.2.as_ref().ok()),
+        );
         let candidates: Vec<Candidate> = worst
             .into_iter()
-            .map(|(service, (raw, score, evidence, start))| {
+            .map(|(service, (raw, score, scored, start))| {
                 starts.insert(service.clone(), start);
                 Candidate {
                     service,
                     score,
                     raw,
-                    evidence,
+                    evidence: scored.map_or_else(|why| why, |s| evidence(&s, &templates)),
                 }
             })
             .collect();

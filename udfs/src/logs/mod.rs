@@ -30,7 +30,7 @@ pub mod log_params;
 pub mod log_patterns;
 pub mod log_template;
 pub mod log_template_id;
-mod parser;
+pub(crate) mod parser;
 
 pub use parser::{LogParser, model_err};
 

@@ -1,6 +1,7 @@
 //! The log-parser handle the `logs` functions share, and reading their text arguments.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, RwLock};
 
@@ -112,6 +113,25 @@ impl LogParser {
                 version,
             } => format!("model {name} version {version} ({} templates)", live(miner)),
         }
+    }
+
+    /// The text of the templates whose id is in `ids`, from the model in use or the online
+    /// miner (an online template that has generalized since has another id: not found).
+    pub fn template_texts(&self, ids: &HashSet<u64>) -> HashMap<u64, String> {
+        let mut out = HashMap::new();
+        if ids.is_empty() {
+            return out;
+        }
+        let s = self.state.read().unwrap_or_else(|p| p.into_inner());
+        let m = match &s.mode {
+            Mode::Online(m) | Mode::Model { miner: m, .. } => m,
+        };
+        for (i, c) in m.clusters().iter().enumerate() {
+            if m.resolve(i) == i && ids.contains(&c.id()) {
+                out.insert(c.id(), c.template().to_string());
+            }
+        }
+        out
     }
 
     /// The current template and id of a cluster parsed in `generation`, if still valid.
