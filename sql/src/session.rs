@@ -444,13 +444,12 @@ impl SimpleQueryHandler for Session {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         if is_model_statement(query) {
-            return model_statement_response(
-                self.models.as_ref(),
-                &self.parser.grants,
-                client,
-                query,
-            )
-            .await;
+            // Under the session's statement_timeout and cancel, like any statement: a stopped
+            // CREATE MODEL stops reading its training data and saves nothing.
+            let timeout = self.timeout(client);
+            let work =
+                model_statement_response(self.models.as_ref(), &self.parser.grants, client, query);
+            return self.run(timeout, work).await;
         }
         // `SHOW MODELS` is a query of `sigfuse.models`, open to every role.
         let query = if is_show_models(query) {
@@ -565,9 +564,10 @@ impl ExtendedQueryHandler for Session {
         // A model statement was prepared without a plan (GuardedParser): run it now.
         let (sql, plan) = &portal.statement.statement;
         if plan.is_none() && is_model_statement(sql) {
-            let mut responses =
-                model_statement_response(self.models.as_ref(), &self.parser.grants, client, sql)
-                    .await?;
+            let timeout = self.timeout(client);
+            let work =
+                model_statement_response(self.models.as_ref(), &self.parser.grants, client, sql);
+            let mut responses = self.run(timeout, work).await?;
             return Ok(responses.pop().unwrap_or(Response::EmptyQuery));
         }
         let timeout = self.timeout(client);

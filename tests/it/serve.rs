@@ -578,6 +578,68 @@ async fn cancel_and_statement_timeout_stop_queries() {
     assert_eq!(log_count(&client).await, 7200);
 }
 
+/// A CREATE MODEL whose training query runs for minutes (one row, after a long aggregate).
+const ENDLESS_TRAINING: &str = "CREATE MODEL endless KIND baseline AS \
+    SELECT 'svc' AS service, CAST(count(*) AS DOUBLE) AS log_lines FROM generate_series(1, 100000000000)";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_statements_obey_statement_timeout_and_cancel() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(
+        ServeOptions {
+            users: Some(users_file(dir.path())),
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
+    let client = connect_as(server.addr, "root", "root-secret")
+        .await
+        .unwrap();
+    client
+        .batch_execute("SET statement_timeout = 300")
+        .await
+        .unwrap();
+    let e = client.simple_query(ENDLESS_TRAINING).await.unwrap_err();
+    assert_eq!(code_of(&e), "57014", "{e}: {}", message_of(&e));
+    assert!(message_of(&e).contains("statement timeout"), "{e}");
+    // The extended protocol: prepared without a plan, run (and stopped) at Execute.
+    let e = client.execute(ENDLESS_TRAINING, &[]).await.unwrap_err();
+    assert_eq!(code_of(&e), "57014", "{e}");
+    client
+        .batch_execute("SET statement_timeout = 0")
+        .await
+        .unwrap();
+    let cancel = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        cancel.cancel_query(NoTls).await.unwrap();
+    });
+    let e = client.simple_query(ENDLESS_TRAINING).await.unwrap_err();
+    assert_eq!(code_of(&e), "57014", "{e}");
+    assert!(message_of(&e).contains("user request"), "{e}");
+    canceller.await.unwrap();
+    // Nothing was saved, and the connection and the models still work.
+    let shown = client
+        .simple_query("SELECT count(*) FROM sigfuse.models WHERE name = 'endless'")
+        .await
+        .unwrap();
+    assert_eq!(first_value(&shown), "0");
+    client
+        .batch_execute(
+            "CREATE MODEL quick KIND baseline AS \
+             SELECT * FROM signal_windows(INTERVAL '1 minute')",
+        )
+        .await
+        .unwrap();
+    let shown = client
+        .simple_query("SELECT count(*) FROM sigfuse.models WHERE name = 'quick'")
+        .await
+        .unwrap();
+    assert_eq!(first_value(&shown), "1");
+    assert_eq!(log_count(&client).await, 7200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_turns_the_server_default_timeout_off_with_zero() {
     let server = start(

@@ -21,6 +21,8 @@ pub mod registry;
 pub mod statements;
 mod training;
 
+use std::sync::Arc;
+
 use datafusion::common::{Result, plan_err};
 use datafusion::dataframe::DataFrame;
 use sigfuse_models::logparse;
@@ -89,15 +91,23 @@ pub async fn create_model(
                 return plan_err!("CREATE MODEL {}: KIND log_parser takes no OPTIONS", cm.name);
             }
             let (miner, metrics) = log_parser::train(&cm.name, stream, &mut progress).await?;
-            registry::write(lake, &manifest(metrics.clone()), miner.save_state()).await?;
-            handles.log_parser.set_model(miner, &cm.name, version);
+            let state = miner.save_state();
+            let (parser, name) = (Arc::clone(&handles.log_parser), cm.name.clone());
+            commit(lake, manifest(metrics.clone()), state, move || {
+                parser.set_model(miner, &name, version)
+            })
+            .await?;
             metrics
         }
         sigfuse_models::baseline::KIND => {
             let (model, metrics) =
                 baseline::train(&cm.name, &cm.options, stream, call_graph, &mut progress).await?;
-            registry::write(lake, &manifest(metrics.clone()), model.save_state()).await?;
-            handles.detectors.set(&cm.name, version, model);
+            let state = model.save_state();
+            let (detectors, name) = (Arc::clone(&handles.detectors), cm.name.clone());
+            commit(lake, manifest(metrics.clone()), state, move || {
+                detectors.set(&name, version, model)
+            })
+            .await?;
             metrics
         }
         other => return plan_err!("CREATE MODEL {}: unknown model kind {other:?}", cm.name),
@@ -109,6 +119,28 @@ pub async fn create_model(
         version,
         metrics,
     })
+}
+
+/// Saves a trained version (state, manifest, then `active.json`) and switches the functions to
+/// it with `switch`, to the end even when the statement is cancelled or times out meanwhile
+/// (its future dropped): the lake and the running functions never disagree. A statement
+/// stopped before this point (while it reads its training data) saves nothing.
+async fn commit(
+    lake: &Lake,
+    manifest: Manifest,
+    state: Vec<u8>,
+    switch: impl FnOnce() + Send + 'static,
+) -> Result<()> {
+    let lake = lake.clone();
+    tokio::spawn(async move {
+        registry::write(&lake, &manifest, state).await?;
+        switch();
+        Ok(())
+    })
+    .await
+    .map_err(|e| {
+        datafusion::common::DataFusionError::Execution(format!("saving the model failed: {e}"))
+    })?
 }
 
 /// Loads the active version of every model into the session's functions: the newest log

@@ -145,7 +145,20 @@ fn parse_model_statement(tokens: &[Token]) -> Result<Option<Command>> {
 
 fn model_name(what: &str, t: Option<&(usize, &Token)>) -> Result<String> {
     let name = match t {
-        Some((_, Token::Word(w))) if w.keyword == Keyword::NoKeyword || w.quote_style.is_some() => {
+        // Any word, keywords too (`slow`, `events`), as PostgreSQL takes non-reserved ones;
+        // only the words of the statement's own grammar must be quoted to be names.
+        Some((_, Token::Word(w)))
+            if w.quote_style.is_some()
+                || !matches!(
+                    w.keyword,
+                    Keyword::AS
+                        | Keyword::OPTIONS
+                        | Keyword::SET
+                        | Keyword::VERSION
+                        | Keyword::IF
+                        | Keyword::EXISTS
+                ) =>
+        {
             w.value.clone()
         }
         other => {
@@ -314,6 +327,14 @@ mod tests {
         );
         assert!(err("CREATE MODEL m SELECT 1").contains("expected AS"));
         assert!(err("CREATE MODEL AS SELECT 1").contains("expected a model name"));
+        // Keywords outside the statement's grammar are names.
+        for name in ["slow", "events", "select"] {
+            let sql = format!("CREATE MODEL {name} KIND baseline AS SELECT 1");
+            match one(&sql) {
+                Command::CreateModel(cm) => assert_eq!(cm.name, name),
+                other => panic!("{sql}: {other:?}"),
+            }
+        }
         assert!(err("CREATE MODEL m AS").contains("query after AS is empty"));
         assert!(err("CREATE MODEL m OPTIONS (a = 1 AS SELECT 1").contains("expected , or )"));
         assert!(err("CREATE MODEL m OPTIONS (a = 1, a = 2) AS SELECT 1").contains("given twice"));
