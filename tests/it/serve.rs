@@ -326,17 +326,19 @@ fn users_file(dir: &Path) -> Users {
     Users::load(&dir.join("users.toml")).unwrap()
 }
 
+/// A server whose users file (in the returned folder) has `ana` (analyst) and `root` (admin).
+async fn start_with_users() -> (TestServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let options = ServeOptions {
+        users: Some(users_file(dir.path())),
+        ..Default::default()
+    };
+    (start(options, None).await, dir)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passwords_roles_and_least_privilege() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(
-        ServeOptions {
-            users: Some(users_file(dir.path())),
-            ..Default::default()
-        },
-        None,
-    )
-    .await;
+    let (server, _dir) = start_with_users().await;
     for (user, password) in [("ana", "wrong"), ("nobody", "ana-secret"), ("root", "")] {
         let e = connect_as(server.addr, user, password)
             .await
@@ -584,15 +586,7 @@ const ENDLESS_TRAINING: &str = "CREATE MODEL endless KIND baseline AS \
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn model_statements_obey_statement_timeout_and_cancel() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = start(
-        ServeOptions {
-            users: Some(users_file(dir.path())),
-            ..Default::default()
-        },
-        None,
-    )
-    .await;
+    let (server, _dir) = start_with_users().await;
     let client = connect_as(server.addr, "root", "root-secret")
         .await
         .unwrap();
