@@ -27,7 +27,7 @@ use tokio::sync::Semaphore;
 use crate::auth::{BackendKey, Startup, Users};
 use crate::catalog;
 use crate::roles::{Grant, Grants, PermissionHook, Role};
-use crate::session::{QueryControl, Session, TimeoutHook};
+use crate::session::{QueryControl, Session, SetHook};
 use crate::show::ShowSettingsHook;
 use crate::sqlstate::{SqlStateErrors, code};
 
@@ -297,7 +297,7 @@ fn connection(shared: &Shared, key: BackendKey, over_limit: bool) -> Connection 
         Arc::new(PermissionHook::new(Arc::clone(&shared.grants))),
         Arc::new(CursorStatementHook),
         Arc::new(ShowSettingsHook),
-        Arc::new(TimeoutHook),
+        Arc::new(SetHook),
         Arc::new(SetShowHook),
         Arc::new(TransactionStatementHook),
     ];

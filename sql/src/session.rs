@@ -46,14 +46,16 @@ pub type DfStatement = (String, Option<(Statement, LogicalPlan)>);
 
 /// Where datafusion-postgres's `SHOW statement_timeout` reads the session's value (absent: 0).
 const STATEMENT_TIMEOUT_KEY: &str = "statement_timeout_ms";
-/// Where [`TimeoutHook`] keeps the session's own value, 0 meaning "no limit" (datafusion-postgres
+/// Where [`SetHook`] keeps the session's own value, 0 meaning "no limit" (datafusion-postgres
 /// removes its key on 0, which would bring back the server's default).
 const SESSION_TIMEOUT_KEY: &str = "sigfuse.statement_timeout_ms";
 
 /// `SET statement_timeout = …` (`ms` by default, or `s`, `min`): the session's own limit, where
-/// 0 turns the server's default off, as in PostgreSQL.
+/// 0 turns the server's default off, as in PostgreSQL. And `SET sigfuse.… / datafusion.… = …`,
+/// applied to the connection's context here so that a bad name or value is an error (`42704`,
+/// `22023`): datafusion-postgres would log it and answer `SET`.
 #[derive(Debug)]
-pub struct TimeoutHook;
+pub struct SetHook;
 
 fn parse_timeout_ms(text: &str) -> Option<u64> {
     let text = text.trim().trim_matches('\'').trim();
@@ -71,11 +73,11 @@ fn parse_timeout_ms(text: &str) -> Option<u64> {
 }
 
 #[async_trait]
-impl QueryHook for TimeoutHook {
+impl QueryHook for SetHook {
     async fn handle_simple_query(
         &self,
         statement: &Statement,
-        _ctx: &SessionContext,
+        ctx: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
         let Statement::Set(Set::SingleAssignment {
@@ -84,10 +86,24 @@ impl QueryHook for TimeoutHook {
         else {
             return None;
         };
-        if !variable
-            .to_string()
-            .eq_ignore_ascii_case("statement_timeout")
-        {
+        let name = variable.to_string().to_ascii_lowercase();
+        if name.starts_with("sigfuse.") || name.starts_with("datafusion.") {
+            return Some(match ctx.sql(&statement.to_string()).await {
+                Ok(_) => Ok(Response::Execution(Tag::new("SET"))),
+                Err(e) => {
+                    // DataFusion reports a value its option cannot parse as an internal
+                    // (external) error: to the client it is a bad value.
+                    let (code, message) = crate::sqlstate::sqlstate(&e);
+                    let code = if code == code::INTERNAL_ERROR {
+                        code::INVALID_PARAMETER_VALUE
+                    } else {
+                        code
+                    };
+                    Err(user_error(code, message))
+                }
+            });
+        }
+        if name != "statement_timeout" {
             return None;
         }
         let text = values.first().map(ToString::to_string).unwrap_or_default();

@@ -63,7 +63,9 @@ pub fn sqlstate(error: &DataFusionError) -> (&'static str, String) {
         },
         DataFusionError::Plan(m) => plan_code(m),
         DataFusionError::Configuration(m)
-            if m.contains("not found") || m.contains("unrecognized") =>
+            if m.contains("not found")
+                || m.contains("unrecognized")
+                || m.contains("unknown setting") =>
         {
             UNDEFINED_OBJECT
         }

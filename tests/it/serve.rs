@@ -799,6 +799,25 @@ async fn embeddings_arrive_as_float4_arrays_and_encoder_settings_are_per_connect
     assert_eq!(shown, "sigfuse.text_encoder builtin");
     let row = b.query_one("SELECT embed_text('x')", &[]).await.unwrap();
     assert_eq!(row.get::<_, Vec<f32>>(0).len(), 384);
+    // A bad setting is an error with its SQLSTATE, not a silent `SET`; the value stays.
+    for (sql, code) in [
+        ("SET sigfuse.device = 'tpu'", "22023"),
+        ("SET sigfuse.no_such_setting = 1", "42704"),
+        ("SET datafusion.execution.batch_size = 'many'", "22023"),
+    ] {
+        let e = b.simple_query(sql).await.expect_err(sql);
+        assert_eq!(code_of(&e), code, "{sql}: {}", message_of(&e));
+    }
+    let shown = first_value(&b.simple_query("SHOW sigfuse.device").await.unwrap());
+    assert_eq!(shown, "sigfuse.device cpu");
+    b.batch_execute("SET datafusion.execution.batch_size = 4096")
+        .await
+        .unwrap();
+    let shown = b
+        .simple_query("SHOW datafusion.execution.batch_size")
+        .await
+        .unwrap();
+    assert_eq!(first_value(&shown), "datafusion.execution.batch_size 4096");
 }
 
 /// ASOF JOIN reaches the engine through both protocols (the text is rewritten before
