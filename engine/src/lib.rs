@@ -82,6 +82,8 @@ pub struct Engine {
     lake: Lake,
     ctx: SessionContext,
     handles: ModelHandles,
+    /// Shared by every clone: model changes happen one at a time.
+    model_lock: models::ModelLock,
 }
 
 impl Engine {
@@ -172,6 +174,7 @@ impl Engine {
             lake,
             ctx,
             handles: models,
+            model_lock: models::ModelLock::default(),
         })
     }
 
@@ -210,12 +213,34 @@ impl Engine {
 
     /// Runs `CREATE MODEL` as `creator` and switches the functions to the new version.
     pub async fn create_model(&self, cm: &CreateModel, creator: &str) -> Result<ModelReport> {
+        self.create_model_until(cm, creator, std::future::pending())
+            .await
+    }
+
+    /// [`Engine::create_model`] that stops, saving nothing, when `stop` completes while it
+    /// still reads and trains (a cancel or a statement timeout); once trained it saves.
+    pub async fn create_model_until(
+        &self,
+        cm: &CreateModel,
+        creator: &str,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<ModelReport> {
         let call_graph = match cm.options.get(models::CALL_GRAPH_OPTION) {
             Some(source) => Some(self.call_graph(&cm.name, source).await?),
             None => None,
         };
         let training = self.sql(&cm.query).await?;
-        models::create_model(&self.lake, &self.handles, cm, training, creator, call_graph).await
+        models::create_model(
+            &self.lake,
+            &self.handles,
+            &self.model_lock,
+            cm,
+            training,
+            creator,
+            call_graph,
+            stop,
+        )
+        .await
     }
 
     /// The `(caller, callee)` edges of a `call_graph` model option: the first two columns of a
@@ -264,11 +289,19 @@ impl Engine {
         match command {
             Command::ShowModels => Ok(Some(self.sql(models::SHOW_MODELS_SQL).await?)),
             Command::DropModel { name, if_exists } => {
-                models::drop_model(&self.lake, &self.handles, name, *if_exists).await?;
+                models::drop_model(
+                    &self.lake,
+                    &self.handles,
+                    &self.model_lock,
+                    name,
+                    *if_exists,
+                )
+                .await?;
                 Ok(None)
             }
             Command::AlterModelVersion { name, version } => {
-                models::set_version(&self.lake, &self.handles, name, *version).await?;
+                models::set_version(&self.lake, &self.handles, &self.model_lock, name, *version)
+                    .await?;
                 Ok(None)
             }
             Command::Sql(_) | Command::CreateModel(_) => {

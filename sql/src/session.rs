@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use datafusion::common::ParamValues;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::sqlparser::ast::{Set, Statement};
+use datafusion::sql::sqlparser::ast::{ContextModifier, Set, Statement};
 use datafusion_postgres::QueryHook;
 use datafusion_postgres::hooks::HookClient;
 use datafusion_postgres::pgwire::api::portal::{Format, Portal, PortalExecutionState};
@@ -81,13 +81,19 @@ impl QueryHook for SetHook {
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
         let Statement::Set(Set::SingleAssignment {
-            variable, values, ..
+            scope,
+            variable,
+            values,
+            ..
         }) = statement
         else {
             return None;
         };
         let name = variable.to_string().to_ascii_lowercase();
-        if name.starts_with("sigfuse.") || name.starts_with("datafusion.") {
+        // `SET LOCAL` (a transaction's setting, which DataFusion has not) stays accepted as
+        // datafusion-postgres accepts it.
+        let local = matches!(scope, Some(ContextModifier::Local));
+        if !local && (name.starts_with("sigfuse.") || name.starts_with("datafusion.")) {
             return Some(match ctx.sql(&statement.to_string()).await {
                 Ok(_) => Ok(Response::Execution(Tag::new("SET"))),
                 Err(e) => {
@@ -211,15 +217,20 @@ impl Session {
         }
     }
 
+    /// When the statement about to run must stop: a cancel request, or `timeout` from now.
+    fn stop(&self, timeout: Option<Duration>) -> Stop {
+        Stop {
+            token: self.control.start(),
+            deadline: timeout.map(|t| tokio::time::Instant::now() + t),
+        }
+    }
+
     /// Runs `work` for a statement under cancel and timeout, and guards the rows it streams.
     async fn run<F>(&self, timeout: Option<Duration>, work: F) -> PgWireResult<Vec<Response>>
     where
         F: Future<Output = PgWireResult<Vec<Response>>>,
     {
-        let stop = Stop {
-            token: self.control.start(),
-            deadline: timeout.map(|t| tokio::time::Instant::now() + t),
-        };
+        let stop = self.stop(timeout);
         // `biased`: the stop check comes first, so work that uses up tokio's cooperative budget
         // on every poll cannot starve it.
         let responses = tokio::select! {
@@ -369,12 +380,16 @@ fn model_statement(grants: &Grants, client: &impl ClientInfo, sql: &str) -> PgWi
     Ok(true)
 }
 
-/// Runs a model statement for the simple or the extended protocol.
+/// Runs a model statement for the simple or the extended protocol. A `CREATE MODEL` obeys
+/// `stop` (cancel, statement_timeout) while it reads and trains, and then saves nothing
+/// (`57014`); once trained, it saves and succeeds. `DROP` and `ALTER … SET VERSION` are quick
+/// and run to the end, so the lake and the server never disagree.
 async fn model_statement_response(
     engine: Option<&sigfuse_engine::Engine>,
     grants: &Grants,
     client: &impl ClientInfo,
     sql: &str,
+    stop: &Stop,
 ) -> PgWireResult<Vec<Response>> {
     let user = client.metadata().get("user").cloned().unwrap_or_default();
     check_model_statement(grants, &user)?;
@@ -384,7 +399,7 @@ async fn model_statement_response(
             "this server was started without a lake for models",
         ));
     };
-    run_model_statement(engine, &user, sql).await
+    run_model_statement(engine, &user, sql, stop).await
 }
 
 /// `SHOW MODELS` (any case and spacing, an optional `;`).
@@ -407,6 +422,7 @@ async fn run_model_statement(
     engine: &sigfuse_engine::Engine,
     user: &str,
     sql: &str,
+    stop: &Stop,
 ) -> PgWireResult<Vec<Response>> {
     use sigfuse_engine::Command;
     let commands = sigfuse_engine::split_commands(sql).map_err(|e| engine_error(&e))?;
@@ -415,9 +431,10 @@ async fn run_model_statement(
         let tag = match &command {
             Command::CreateModel(cm) => {
                 let report = engine
-                    .create_model(cm, user)
+                    .create_model_until(cm, user, stop.clone().signal_owned())
                     .await
-                    .map_err(|e| engine_error(&e))?;
+                    // Stopped while training: the stop's own error (57014).
+                    .map_err(|e| stop.check().unwrap_or_else(|| engine_error(&e)))?;
                 log::info!(
                     "CREATE MODEL {} KIND {} version {} by {user}: {}",
                     report.name,
@@ -460,12 +477,15 @@ impl SimpleQueryHandler for Session {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         if is_model_statement(query) {
-            // Under the session's statement_timeout and cancel, like any statement: a stopped
-            // CREATE MODEL stops reading its training data and saves nothing.
-            let timeout = self.timeout(client);
-            let work =
-                model_statement_response(self.models.as_ref(), &self.parser.grants, client, query);
-            return self.run(timeout, work).await;
+            let stop = self.stop(self.timeout(client));
+            return model_statement_response(
+                self.models.as_ref(),
+                &self.parser.grants,
+                client,
+                query,
+                &stop,
+            )
+            .await;
         }
         // `SHOW MODELS` is a query of `sigfuse.models`, open to every role.
         let query = if is_show_models(query) {
@@ -580,10 +600,15 @@ impl ExtendedQueryHandler for Session {
         // A model statement was prepared without a plan (GuardedParser): run it now.
         let (sql, plan) = &portal.statement.statement;
         if plan.is_none() && is_model_statement(sql) {
-            let timeout = self.timeout(client);
-            let work =
-                model_statement_response(self.models.as_ref(), &self.parser.grants, client, sql);
-            let mut responses = self.run(timeout, work).await?;
+            let stop = self.stop(self.timeout(client));
+            let mut responses = model_statement_response(
+                self.models.as_ref(),
+                &self.parser.grants,
+                client,
+                sql,
+                &stop,
+            )
+            .await?;
             return Ok(responses.pop().unwrap_or(Response::EmptyQuery));
         }
         let timeout = self.timeout(client);

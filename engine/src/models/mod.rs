@@ -23,7 +23,7 @@ mod training;
 
 use std::sync::Arc;
 
-use datafusion::common::{Result, plan_err};
+use datafusion::common::{DataFusionError, Result, plan_err};
 use datafusion::dataframe::DataFrame;
 use sigfuse_models::logparse;
 use sigfuse_storage::Lake;
@@ -61,56 +61,97 @@ impl ModelReport {
     }
 }
 
+/// Serializes the statements that change a lake's models (the save of a `CREATE MODEL`, `DROP`,
+/// `ALTER … SET VERSION`) within one process, so versions are numbered and activated in order
+/// and the lake and the running functions agree.
+pub type ModelLock = Arc<tokio::sync::Mutex<()>>;
+
 /// Runs `CREATE MODEL`: trains on `training` (the planned query), writes the next version,
-/// makes it active and switches the session's functions to it.
+/// makes it active and switches the session's functions to it. While it trains, `stop`
+/// completing (a cancel, a statement timeout) ends it with nothing saved; once trained, it
+/// saves to the end whatever happens to the caller (see [`commit`]).
+#[allow(clippy::too_many_arguments)]
 pub async fn create_model(
     lake: &Lake,
     handles: &ModelHandles,
+    lock: &ModelLock,
     cm: &CreateModel,
     training: DataFrame,
     creator: &str,
     call_graph: Option<Vec<(String, String)>>,
+    stop: impl std::future::Future<Output = ()>,
 ) -> Result<ModelReport> {
-    let (stream, data) = training::run(training).await?;
-    let mut progress = training::Progress::new(&cm.name);
-    let version = registry::next_version(lake, &cm.name).await?;
-    let manifest = |metrics: serde_json::Value| Manifest {
-        kind: cm.kind.clone(),
-        name: cm.name.clone(),
-        version,
-        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        creator: creator.to_string(),
-        query: cm.query.clone(),
-        data: data.clone(),
-        options: cm.options.clone(),
-        metrics,
-    };
-    let metrics = match cm.kind.as_str() {
-        logparse::KIND => {
-            if !cm.options.is_empty() || call_graph.is_some() {
-                return plan_err!("CREATE MODEL {}: KIND log_parser takes no OPTIONS", cm.name);
+    if cm.kind == logparse::KIND && (!cm.options.is_empty() || call_graph.is_some()) {
+        return plan_err!("CREATE MODEL {}: KIND log_parser takes no OPTIONS", cm.name);
+    }
+    let train = async {
+        let (stream, data) = training::run(training).await?;
+        let mut progress = training::Progress::new(&cm.name);
+        let trained = match cm.kind.as_str() {
+            logparse::KIND => {
+                let (miner, metrics) = log_parser::train(&cm.name, stream, &mut progress).await?;
+                Trained::LogParser(Box::new(miner), metrics)
             }
-            let (miner, metrics) = log_parser::train(&cm.name, stream, &mut progress).await?;
+            sigfuse_models::baseline::KIND => {
+                let (model, metrics) =
+                    baseline::train(&cm.name, &cm.options, stream, call_graph, &mut progress)
+                        .await?;
+                Trained::Baseline(Box::new(model), metrics)
+            }
+            other => return plan_err!("CREATE MODEL {}: unknown model kind {other:?}", cm.name),
+        };
+        Ok((trained, data))
+    };
+    let (trained, data) = tokio::select! {
+        biased;
+        () = stop => {
+            return Err(DataFusionError::Execution(format!(
+                "CREATE MODEL {}: stopped while training; nothing was saved",
+                cm.name
+            )));
+        }
+        r = train => r?,
+    };
+    // The manifest, numbered under the model lock (see `commit`).
+    let manifest = |metrics: serde_json::Value| {
+        let manifest = Manifest {
+            kind: cm.kind.clone(),
+            name: cm.name.clone(),
+            version: 0,
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            creator: creator.to_string(),
+            query: cm.query.clone(),
+            data: data.clone(),
+            options: cm.options.clone(),
+            metrics,
+        };
+        move |version: u64| Manifest {
+            version,
+            ..manifest
+        }
+    };
+    let name = cm.name.clone();
+    let (version, metrics) = match trained {
+        Trained::LogParser(miner, metrics) => {
             let state = miner.save_state();
-            let (parser, name) = (Arc::clone(&handles.log_parser), cm.name.clone());
-            commit(lake, manifest(metrics.clone()), state, move || {
-                parser.set_model(miner, &name, version)
+            let parser = Arc::clone(&handles.log_parser);
+            let numbered = manifest(metrics.clone());
+            let version = commit(lake, lock, &cm.name, state, move |v| {
+                (numbered(v), move || parser.set_model(*miner, &name, v))
             })
             .await?;
-            metrics
+            (version, metrics)
         }
-        sigfuse_models::baseline::KIND => {
-            let (model, metrics) =
-                baseline::train(&cm.name, &cm.options, stream, call_graph, &mut progress).await?;
+        Trained::Baseline(model, metrics) => {
             let state = model.save_state();
-            let (detectors, name) = (Arc::clone(&handles.detectors), cm.name.clone());
-            commit(lake, manifest(metrics.clone()), state, move || {
-                detectors.set(&name, version, model)
+            let detectors = Arc::clone(&handles.detectors);
+            let numbered = manifest(metrics.clone());
+            let version = commit(lake, lock, &cm.name, state, move |v| {
+                (numbered(v), move || detectors.set(&name, v, *model))
             })
             .await?;
-            metrics
+            (version, metrics)
         }
-        other => return plan_err!("CREATE MODEL {}: unknown model kind {other:?}", cm.name),
     };
     log::info!("CREATE MODEL {} version {version}: done", cm.name);
     Ok(ModelReport {
@@ -121,26 +162,50 @@ pub async fn create_model(
     })
 }
 
-/// Saves a trained version (state, manifest, then `active.json`) and switches the functions to
-/// it with `switch`, to the end even when the statement is cancelled or times out meanwhile
-/// (its future dropped): the lake and the running functions never disagree. A statement
-/// stopped before this point (while it reads its training data) saves nothing.
-async fn commit(
+/// A trained model, before it is saved.
+enum Trained {
+    LogParser(Box<sigfuse_models::logparse::Miner>, serde_json::Value),
+    Baseline(Box<sigfuse_models::baseline::Baseline>, serde_json::Value),
+}
+
+/// Saves a trained model as the next version of `name` (state, manifest, then `active.json`)
+/// and switches the functions to it, under the model lock and in a task of its own: it runs to
+/// the end even when the statement's future is dropped meanwhile (a client gone), so the lake
+/// and the running functions never disagree. `version_of` gives, for the version number taken
+/// under the lock, the manifest and the switch. Returns the version.
+async fn commit<S: FnOnce() + Send + 'static>(
     lake: &Lake,
-    manifest: Manifest,
+    lock: &ModelLock,
+    name: &str,
     state: Vec<u8>,
-    switch: impl FnOnce() + Send + 'static,
-) -> Result<()> {
-    let lake = lake.clone();
+    version_of: impl FnOnce(u64) -> (Manifest, S) + Send + 'static,
+) -> Result<u64> {
+    let (lake, lock, name) = (lake.clone(), Arc::clone(lock), name.to_string());
     tokio::spawn(async move {
+        let _guard = lock.lock_owned().await;
+        let version = registry::next_version(&lake, &name).await?;
+        let (manifest, switch) = version_of(version);
         registry::write(&lake, &manifest, state).await?;
         switch();
-        Ok(())
+        Ok(version)
     })
     .await
-    .map_err(|e| {
-        datafusion::common::DataFusionError::Execution(format!("saving the model failed: {e}"))
-    })?
+    .map_err(|e| DataFusionError::Execution(format!("saving the model failed: {e}")))?
+}
+
+/// Runs a change of the lake's models (`DROP`, `ALTER … SET VERSION`) and the reload of the
+/// functions under the model lock, in a task of its own (see [`commit`]).
+async fn locked<F>(lock: &ModelLock, change: F) -> Result<()>
+where
+    F: std::future::Future<Output = Result<()>> + Send + 'static,
+{
+    let lock = Arc::clone(lock);
+    tokio::spawn(async move {
+        let _guard = lock.lock_owned().await;
+        change.await
+    })
+    .await
+    .map_err(|e| DataFusionError::Execution(format!("changing the models failed: {e}")))?
 }
 
 /// Loads the active version of every model into the session's functions: the newest log
@@ -155,26 +220,36 @@ pub async fn load_all(lake: &Lake, handles: &ModelHandles) -> Result<Option<(Str
 pub async fn drop_model(
     lake: &Lake,
     handles: &ModelHandles,
+    lock: &ModelLock,
     name: &str,
     if_exists: bool,
 ) -> Result<()> {
-    if !registry::drop_model(lake, name).await? && !if_exists {
-        return plan_err!("model '{name}' does not exist (SHOW MODELS lists the models)");
-    }
-    load_all(lake, handles).await?;
-    Ok(())
+    let (lake, handles, name) = (lake.clone(), handles.clone(), name.to_string());
+    locked(lock, async move {
+        if !registry::drop_model(&lake, &name).await? && !if_exists {
+            return plan_err!("model '{name}' does not exist (SHOW MODELS lists the models)");
+        }
+        load_all(&lake, &handles).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// `ALTER MODEL name SET VERSION n`: rolls back (or forward) to version `n`.
 pub async fn set_version(
     lake: &Lake,
     handles: &ModelHandles,
+    lock: &ModelLock,
     name: &str,
     version: u64,
 ) -> Result<()> {
-    registry::set_active(lake, name, version).await?;
-    load_all(lake, handles).await?;
-    Ok(())
+    let (lake, handles, name) = (lake.clone(), handles.clone(), name.to_string());
+    locked(lock, async move {
+        registry::set_active(&lake, &name, version).await?;
+        load_all(&lake, &handles).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// The query `SHOW MODELS` runs: the active version of each model.
