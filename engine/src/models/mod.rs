@@ -142,7 +142,23 @@ pub async fn create_model(
             .await?;
             (version, metrics)
         }
-        Trained::Baseline(model, metrics) => {
+        Trained::Baseline(model, mut metrics) => {
+            // Lineage of the template ids: a model trained on the online miner's is exposed to
+            // that miner relearning them after a restart.
+            if model.uses_log_templates() {
+                let parser = handles.log_parser.describe();
+                if parser.starts_with("online") {
+                    log::warn!(
+                        "CREATE MODEL {}: its log-template features come from the online miner, \
+                         whose template ids another process relearns; train a log parser first \
+                         (CREATE MODEL … KIND log_parser AS SELECT body, service FROM logs)",
+                        cm.name
+                    );
+                }
+                if let Some(m) = metrics.as_object_mut() {
+                    m.insert("log_parser".into(), serde_json::Value::String(parser));
+                }
+            }
             let state = model.save_state();
             let detectors = Arc::clone(&handles.detectors);
             let numbered = manifest(metrics.clone());

@@ -673,6 +673,14 @@ impl Baseline {
             .filter(|s| *s != POOLED)
     }
 
+    /// Whether the model has log-template features (`template:<id>`), whose ids depend on the
+    /// log parser that gave them.
+    pub fn uses_log_templates(&self) -> bool {
+        self.services
+            .values()
+            .any(|s| s.features.keys().any(|f| f.starts_with(TEMPLATE_PREFIX)))
+    }
+
     pub fn save_state(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a baseline model serializes")
     }
