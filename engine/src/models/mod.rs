@@ -112,32 +112,25 @@ pub async fn create_model(
         }
         r = train => r?,
     };
-    // The manifest, numbered under the model lock (see `commit`).
-    let manifest = |metrics: serde_json::Value| {
-        let manifest = Manifest {
-            kind: cm.kind.clone(),
-            name: cm.name.clone(),
-            version: 0,
-            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            creator: creator.to_string(),
-            query: cm.query.clone(),
-            data: data.clone(),
-            options: cm.options.clone(),
-            metrics,
-        };
-        move |version: u64| Manifest {
-            version,
-            ..manifest
-        }
+    // Numbered under the model lock (see `commit`).
+    let manifest = |metrics: serde_json::Value| Manifest {
+        kind: cm.kind.clone(),
+        name: cm.name.clone(),
+        version: 0,
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        creator: creator.to_string(),
+        query: cm.query.clone(),
+        data: data.clone(),
+        options: cm.options.clone(),
+        metrics,
     };
     let name = cm.name.clone();
     let (version, metrics) = match trained {
         Trained::LogParser(miner, metrics) => {
             let state = miner.save_state();
             let parser = Arc::clone(&handles.log_parser);
-            let numbered = manifest(metrics.clone());
-            let version = commit(lake, lock, &cm.name, state, move |v| {
-                (numbered(v), move || parser.set_model(*miner, &name, v))
+            let version = commit(lake, lock, manifest(metrics.clone()), state, move |v| {
+                parser.set_model(*miner, &name, v)
             })
             .await?;
             (version, metrics)
@@ -161,9 +154,8 @@ pub async fn create_model(
             }
             let state = model.save_state();
             let detectors = Arc::clone(&handles.detectors);
-            let numbered = manifest(metrics.clone());
-            let version = commit(lake, lock, &cm.name, state, move |v| {
-                (numbered(v), move || detectors.set(&name, v, *model))
+            let version = commit(lake, lock, manifest(metrics.clone()), state, move |v| {
+                detectors.set(&name, v, *model)
             })
             .await?;
             (version, metrics)
@@ -184,36 +176,34 @@ enum Trained {
     Baseline(Box<sigfuse_models::baseline::Baseline>, serde_json::Value),
 }
 
-/// Saves a trained model as the next version of `name` (state, manifest, then `active.json`)
-/// and switches the functions to it, under the model lock and in a task of its own: it runs to
-/// the end even when the statement's future is dropped meanwhile (a client gone), so the lake
-/// and the running functions never disagree. `version_of` gives, for the version number taken
-/// under the lock, the manifest and the switch. Returns the version.
-async fn commit<S: FnOnce() + Send + 'static>(
+/// Saves a trained model as the next version of its name (`manifest.version` is set here:
+/// state, manifest, then `active.json`) and switches the functions to it with `switch`, under
+/// the model lock (see [`locked`]). Returns the version.
+async fn commit(
     lake: &Lake,
     lock: &ModelLock,
-    name: &str,
+    mut manifest: Manifest,
     state: Vec<u8>,
-    version_of: impl FnOnce(u64) -> (Manifest, S) + Send + 'static,
+    switch: impl FnOnce(u64) + Send + 'static,
 ) -> Result<u64> {
-    let (lake, lock, name) = (lake.clone(), Arc::clone(lock), name.to_string());
-    tokio::spawn(async move {
-        let _guard = lock.lock_owned().await;
-        let version = registry::next_version(&lake, &name).await?;
-        let (manifest, switch) = version_of(version);
+    let lake = lake.clone();
+    locked(lock, async move {
+        manifest.version = registry::next_version(&lake, &manifest.name).await?;
         registry::write(&lake, &manifest, state).await?;
-        switch();
-        Ok(version)
+        switch(manifest.version);
+        Ok(manifest.version)
     })
     .await
-    .map_err(|e| DataFusionError::Execution(format!("saving the model failed: {e}")))?
 }
 
-/// Runs a change of the lake's models (`DROP`, `ALTER … SET VERSION`) and the reload of the
-/// functions under the model lock, in a task of its own (see [`commit`]).
-async fn locked<F>(lock: &ModelLock, change: F) -> Result<()>
+/// Runs a change of the lake's models (a save, `DROP`, `ALTER … SET VERSION`, each with the
+/// reload of the functions) under the model lock and in a task of its own: it runs to the end
+/// even when the statement's future is dropped meanwhile (a client gone), so the lake and the
+/// running functions never disagree.
+async fn locked<T, F>(lock: &ModelLock, change: F) -> Result<T>
 where
-    F: std::future::Future<Output = Result<()>> + Send + 'static,
+    T: Send + 'static,
+    F: std::future::Future<Output = Result<T>> + Send + 'static,
 {
     let lock = Arc::clone(lock);
     tokio::spawn(async move {

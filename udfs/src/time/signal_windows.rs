@@ -584,12 +584,12 @@ impl TableProvider for Windows {
         let parts = match projection {
             None => Parts::ALL,
             Some(p) => {
-                let read = p.iter().map(|&i| self.schema.field(i).name().to_string());
+                let read = p.iter().map(|&i| self.schema.field(i).name().as_str());
                 let filtered = filters
                     .iter()
-                    .flat_map(|e| e.column_refs().into_iter().map(|c| c.name.clone()));
-                let names: Vec<String> = read.chain(filtered).collect();
-                Parts::of(names.iter().map(String::as_str))
+                    .flat_map(|e| e.column_refs())
+                    .map(|c| c.name.as_str());
+                Parts::of(read.chain(filtered))
             }
         };
         let plan = if parts == Parts::ALL {
