@@ -13,7 +13,8 @@
 //! | [`auth`] | the users file (salted SCRAM secrets only), SCRAM-SHA-256 or loopback trust, TLS-only |
 //! | [`roles`] | `analyst` / `admin` and per-user schemas, checked on every statement (`42501`) |
 //! | [`show`] | `SHOW datafusion.…` / `SHOW ALL` from the session's own settings |
-//! | [`catalog`] | `pg_catalog`, `version()`, `server_version`, per-connection `pg_backend_pid()` |
+//! | [`catalog`] | `pg_catalog` (array columns as arrays, `pg_locks`, PostgreSQL's `information_schema.columns`), `version()`, start-up functions, per-connection `pg_backend_pid()` |
+//! | [`compat`] | PostgreSQL SQL that tools send and DataFusion refuses, rewritten (`(row).field`, `::regproc`, `_pg_expandarray`, `'t'` as a boolean) |
 //! | [`sqlstate`] | the one error → SQLSTATE mapping, applied to everything sent to a client |
 //!
 //! Each connection gets its own `SessionContext` cloned from the shared one: tables, functions,
@@ -21,6 +22,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod compat;
 pub mod roles;
 pub mod server;
 pub mod session;

@@ -206,7 +206,9 @@ fn need_at_top(statement: &Statement) -> Need {
         | Statement::Discard { .. }
         | Statement::Deallocate { .. }
         | Statement::Explain { .. }
-        | Statement::Prepare { .. } => Need::Read,
+        | Statement::Prepare { .. }
+        | Statement::LISTEN { .. }
+        | Statement::UNLISTEN { .. } => Need::Read,
         Statement::Execute { immediate, .. } => {
             if *immediate {
                 Need::Write
@@ -220,8 +222,9 @@ fn need_at_top(statement: &Statement) -> Need {
             Set::SingleAssignment { variable, .. } if is_shared_setting(variable) => Need::Write,
             _ => Need::Read,
         },
+        // `RESET ALL` restores the session's own settings only (session::SetHook).
         Statement::Reset(reset) => match &reset.reset {
-            Reset::ALL => Need::Write,
+            Reset::ALL => Need::Read,
             Reset::ConfigurationParameter(name) if is_shared_setting(name) => Need::Write,
             Reset::ConfigurationParameter(_) => Need::Read,
         },
@@ -401,6 +404,8 @@ mod tests {
             "COMMIT",
             "DECLARE c CURSOR FOR SELECT 1",
             "RESET statement_timeout",
+            "RESET ALL",
+            "UNLISTEN *",
             "SELECT * FROM (SELECT 1 AS a) s WHERE a IN (SELECT 1)",
         ] {
             check(&g, "ana", &parse(sql), &ctx).unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -415,7 +420,6 @@ mod tests {
             "SET \"datafusion.runtime.memory_limit\" = '100G'",
             "SET datafusion.\"runtime\".temp_directory = '/tmp/x'",
             "RESET datafusion.runtime.memory_limit",
-            "RESET ALL",
             "SELECT 1 INTO made_by_analyst",
             "WITH x AS (SELECT 1) SELECT * INTO t2 FROM x",
             "SELECT * FROM (SELECT 1 INTO t3) s",

@@ -202,7 +202,8 @@ impl Server {
                  on 127.0.0.1"
             ));
         }
-        catalog::install(&base).map_err(|e| format!("cannot prepare pg_catalog: {e}"))?;
+        let base =
+            catalog::install(&base).map_err(|e| format!("cannot prepare pg_catalog: {e}"))?;
         let grants = match &users {
             Some(u) => Grants::new(u.grants(), None),
             None => Grants::new(
@@ -297,7 +298,7 @@ fn connection(shared: &Shared, key: BackendKey, over_limit: bool) -> Connection 
         Arc::new(PermissionHook::new(Arc::clone(&shared.grants))),
         Arc::new(CursorStatementHook),
         Arc::new(ShowSettingsHook),
-        Arc::new(SetHook),
+        Arc::new(SetHook::new(&ctx)),
         Arc::new(SetShowHook),
         Arc::new(TransactionStatementHook),
     ];

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use datafusion::common::ParamValues;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::sqlparser::ast::{ContextModifier, Set, Statement};
+use datafusion::sql::sqlparser::ast::{ContextModifier, Reset, Set, Statement};
 use datafusion_postgres::QueryHook;
 use datafusion_postgres::hooks::HookClient;
 use datafusion_postgres::pgwire::api::portal::{Format, Portal, PortalExecutionState};
@@ -54,8 +54,24 @@ const SESSION_TIMEOUT_KEY: &str = "sigfuse.statement_timeout_ms";
 /// 0 turns the server's default off, as in PostgreSQL. And `SET sigfuse.… / datafusion.… = …`,
 /// applied to the connection's context here so that a bad name or value is an error (`42704`,
 /// `22023`): datafusion-postgres would log it and answer `SET`.
+///
+/// Also the statements a connection pool sends when it hands a connection back (asyncpg:
+/// `CLOSE ALL; UNLISTEN *; RESET ALL`): `RESET ALL` puts the session's settings back to those
+/// it started with (the shared runtime is not a session setting and stays), `UNLISTEN` has
+/// nothing to stop since sigfuse sends no notifications, and `LISTEN`/`NOTIFY` say so.
 #[derive(Debug)]
-pub struct SetHook;
+pub struct SetHook {
+    initial: Arc<datafusion::common::config::ConfigOptions>,
+}
+
+impl SetHook {
+    /// For a connection whose context is `ctx`, as it is before any `SET`.
+    pub fn new(ctx: &SessionContext) -> Self {
+        Self {
+            initial: Arc::clone(ctx.state().config().options()),
+        }
+    }
+}
 
 fn parse_timeout_ms(text: &str) -> Option<u64> {
     let text = text.trim().trim_matches('\'').trim();
@@ -80,6 +96,25 @@ impl QueryHook for SetHook {
         ctx: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
+        match statement {
+            Statement::UNLISTEN { .. } => {
+                return Some(Ok(Response::Execution(Tag::new("UNLISTEN"))));
+            }
+            Statement::LISTEN { .. } | Statement::NOTIFY { .. } => {
+                return Some(Err(user_error(
+                    code::FEATURE_NOT_SUPPORTED,
+                    "sigfuse sends no notifications: LISTEN and NOTIFY are not supported",
+                )));
+            }
+            Statement::Reset(reset) if matches!(reset.reset, Reset::ALL) => {
+                *ctx.state_ref().write().config_mut().options_mut() = (*self.initial).clone();
+                let metadata = client.metadata_mut();
+                metadata.remove(SESSION_TIMEOUT_KEY);
+                metadata.remove(STATEMENT_TIMEOUT_KEY);
+                return Some(Ok(Response::Execution(Tag::new("RESET"))));
+            }
+            _ => {}
+        }
         let Statement::Set(Set::SingleAssignment {
             scope,
             variable,
@@ -495,6 +530,8 @@ impl SimpleQueryHandler for Session {
         };
         // ASOF joins become the nested-join form the engine plans (sigfuse_engine::asof::sql);
         // the handler parses the text again and hands `statement.to_string()` on, which keeps it.
+        let compat = crate::compat::rewrite_sql(query);
+        let query = compat.as_deref().unwrap_or(query);
         let rewritten = sigfuse_engine::asof::rewrite_sql(query);
         let query = rewritten.as_deref().unwrap_or(query);
         let timeout = self.timeout(client);
@@ -682,6 +719,8 @@ impl QueryParser for GuardedParser {
                 "cannot insert multiple commands into a prepared statement",
             ));
         }
+        let compat = crate::compat::rewrite_sql(sql);
+        let sql = compat.as_deref().unwrap_or(sql);
         let rewritten = sigfuse_engine::asof::rewrite_sql(sql);
         let sql = rewritten.as_deref().unwrap_or(sql);
         self.inner.parse_sql(client, sql, types).await

@@ -866,3 +866,73 @@ async fn asof_join_over_simple_and_extended_protocols() {
         .collect::<String>();
     assert!(plan.contains("AsofJoinExec: mode=>"), "{plan}");
 }
+
+/// Catalog queries of BI tools and drivers (tests/wire/bi has the full replay, run by
+/// scripts/test): their answers, not only that they run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_queries_of_tools_answer_like_postgres() {
+    let server = start(ServeOptions::default(), None).await;
+    let client = connect(server.addr).await;
+    let value = |sql: &'static str| {
+        let client = &client;
+        async move {
+            first_value(
+                &client
+                    .simple_query(sql)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}")),
+            )
+        }
+    };
+    // information_schema.columns with PostgreSQL's type names and positions from 1.
+    assert_eq!(
+        value(
+            "SELECT ordinal_position, data_type, udt_name FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = 'logs' AND column_name = 'ts'"
+        )
+        .await,
+        "1 timestamp with time zone timestamptz"
+    );
+    // Array columns of pg_catalog are arrays; _pg_expandarray and (row).field as pgjdbc uses them.
+    assert_eq!(
+        value(
+            "SELECT array_length(indkey, 1), (information_schema._pg_expandarray(indkey)).n \
+             FROM pg_catalog.pg_index WHERE indnatts = 2 LIMIT 1"
+        )
+        .await,
+        "2 1"
+    );
+    assert_eq!(
+        value(
+            "SELECT typinput = 'pg_catalog.array_in'::regproc FROM pg_type WHERE typname = '_int4'"
+        )
+        .await,
+        "t"
+    );
+    // 't' compared with a boolean column is true, as in PostgreSQL.
+    assert_ne!(
+        value("SELECT count(*) FROM pg_type WHERE typbyval = 't'").await,
+        "0"
+    );
+    assert_eq!(value("SELECT NULL, 1, NULL").await, "1");
+    assert_eq!(
+        value("SELECT format('%I.%I', 'public', 'My T')").await,
+        "public.\"My T\""
+    );
+    // asyncpg's reset when a pool takes a connection back, as an analyst; RESET ALL restores
+    // the session's settings.
+    client
+        .batch_execute("SET datafusion.execution.batch_size = 1234")
+        .await
+        .unwrap();
+    client
+        .batch_execute("SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;")
+        .await
+        .unwrap();
+    assert_eq!(
+        value("SHOW datafusion.execution.batch_size").await,
+        "datafusion.execution.batch_size 8192"
+    );
+    let e = client.batch_execute("LISTEN alerts").await.unwrap_err();
+    assert_eq!(code_of(&e), "0A000", "{e}");
+}

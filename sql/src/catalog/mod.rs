@@ -1,13 +1,20 @@
 //! What a Postgres client expects to find besides our tables: `pg_catalog` (from
-//! datafusion-pg-catalog), `version()` in the form drivers parse, and a per-connection
-//! `pg_backend_pid()` that matches the key the client was given.
+//! datafusion-pg-catalog, served through [`overlay`]), `version()` in the form drivers parse,
+//! the functions tools call at start-up, and a per-connection `pg_backend_pid()` that matches
+//! the key the client was given.
+
+pub mod expandarray;
+pub mod format;
+pub mod overlay;
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray};
 use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
-use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
+use datafusion::optimizer::AnalyzerRule;
 use datafusion::prelude::SessionContext;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
@@ -30,16 +37,30 @@ pub fn version_text() -> String {
     )
 }
 
-/// Adds `pg_catalog` and the Postgres functions to the shared base context.
-pub fn install(ctx: &SessionContext) -> Result<()> {
-    let catalog = ctx
+/// Adds `pg_catalog` and the Postgres functions to `ctx`, and returns the context the server
+/// shares among connections: `ctx`'s tables and functions, with PostgreSQL's boolean literals
+/// ([`crate::compat::BoolLiterals`]) understood before type coercion.
+pub fn install(ctx: &SessionContext) -> Result<SessionContext> {
+    let catalog_name = ctx
         .state()
         .config()
         .options()
         .catalog
         .default_catalog
         .clone();
-    setup_pg_catalog(ctx, &catalog, EmptyContextProvider).map_err(|e| *e)?;
+    setup_pg_catalog(ctx, &catalog_name, EmptyContextProvider).map_err(|e| *e)?;
+    let catalog = ctx
+        .catalog(&catalog_name)
+        .ok_or_else(|| DataFusionError::Configuration(format!("no catalog {catalog_name}")))?;
+    if let Some(inner) = catalog.schema("pg_catalog") {
+        let catalogs = Arc::clone(ctx.state().catalog_list());
+        catalog.register_schema(
+            "pg_catalog",
+            Arc::new(overlay::Overlay::new(inner, catalogs)),
+        )?;
+    }
+    ctx.register_udf(ScalarUDF::from(expandarray::ExpandArray::new()));
+    ctx.register_udf(ScalarUDF::from(format::Format::new()));
     let text = version_text();
     ctx.register_udf(create_udf(
         "version",
@@ -58,7 +79,19 @@ pub fn install(ctx: &SessionContext) -> Result<()> {
     for udf in psql_functions() {
         ctx.register_udf(udf);
     }
-    Ok(())
+    let state = ctx.state();
+    let mut rules = state.analyzer().rules.clone();
+    let before = rules
+        .iter()
+        .position(|r| r.name() == "type_coercion")
+        .unwrap_or(rules.len());
+    let bools: Arc<dyn AnalyzerRule + Send + Sync> = Arc::new(crate::compat::BoolLiterals);
+    rules.insert(before, bools);
+    Ok(SessionContext::new_with_state(
+        SessionStateBuilder::new_from_existing(state)
+            .with_analyzer_rules(rules)
+            .build(),
+    ))
 }
 
 /// Functions psql's `\d+` and `\df` call that datafusion-pg-catalog does not provide.
@@ -123,6 +156,24 @@ fn psql_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
         oid_to("pg_get_function_arguments", DataType::Utf8, |a| {
             Arc::new(StringArray::from(vec![Some(""); a.len()]))
         }),
+        // Both tablespaces are the defaults, which PostgreSQL shows with an empty location.
+        oid_to("pg_tablespace_location", DataType::Utf8, |a| {
+            Arc::new(StringArray::from(vec![Some(""); a.len()]))
+        }),
+        // `pg_get_indexdef(index, column, pretty)`: sigfuse tables have no indexes, and
+        // PostgreSQL answers NULL for an oid that is not one.
+        create_udf(
+            "pg_get_indexdef",
+            vec![DataType::Int64, DataType::Int64, DataType::Boolean],
+            DataType::Utf8,
+            Volatility::Stable,
+            Arc::new(|args: &[ColumnarValue]| {
+                let arrays = ColumnarValue::values_to_arrays(args)?;
+                Ok(ColumnarValue::Array(Arc::new(StringArray::from(
+                    vec![None::<&str>; arrays[0].len()],
+                ))))
+            }),
+        ),
     ]
 }
 
@@ -152,7 +203,46 @@ fn server_state_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
             ScalarValue::TimestampNanosecond(started_ns, utc),
         ),
         constant("pg_advisory_unlock_all", DataType::Null, ScalarValue::Null),
+        txid_current(),
+        age(),
     ]
+}
+
+/// Transaction ids: sigfuse has no transactions, so each call of `txid_current()` takes the
+/// next number, as each statement of an autocommit session would in PostgreSQL.
+static NEXT_TXID: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1000);
+
+fn txid_current() -> ScalarUDF {
+    create_udf(
+        "txid_current",
+        vec![],
+        DataType::Int64,
+        Volatility::Volatile,
+        Arc::new(|_: &[ColumnarValue]| {
+            let id = NEXT_TXID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(ColumnarValue::Scalar(ScalarValue::Int64(Some(id))))
+        }),
+    )
+}
+
+/// `age(xid)`: how many transaction ids ago `xid` was taken.
+fn age() -> ScalarUDF {
+    create_udf(
+        "age",
+        vec![DataType::Int64],
+        DataType::Int64,
+        Volatility::Volatile,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let now = NEXT_TXID.load(std::sync::atomic::Ordering::Relaxed);
+            let ages = arrays[0]
+                .as_primitive::<Int64Type>()
+                .iter()
+                .map(|x| x.map(|x| now - x))
+                .collect::<datafusion::arrow::array::Int64Array>();
+            Ok(ColumnarValue::Array(Arc::new(ages)))
+        }),
+    )
 }
 
 /// Server settings drivers read with `current_setting` (asyncpg, JDBC); the values are those
