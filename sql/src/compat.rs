@@ -44,8 +44,9 @@ use datafusion::sql::sqlparser::parser::Parser;
 use crate::catalog::overlay::{ADDED_TABLES, INFORMATION_SCHEMA};
 
 /// Words whose presence makes a statement worth parsing here (lowercase).
-const TRIGGERS: [&str; 14] = [
+const TRIGGERS: [&str; 15] = [
     "_description",
+    "user",
     ").",
     "::name",
     " as name)",
@@ -285,6 +286,20 @@ fn alias_repeats(body: &mut SetExpr) -> bool {
                 let SelectItem::UnnamedExpr(expr) = item else {
                     continue;
                 };
+                // `SELECT current_user, session_user`: datafusion-pg-catalog calls
+                // `session_user()` for both; PostgreSQL names the columns by the keyword.
+                if let Expr::Function(f) = expr
+                    && matches!(f.args, FunctionArguments::None)
+                    && let Some(name) = last_name(&f.name)
+                        .filter(|n| matches!(n.as_str(), "current_user" | "session_user" | "user"))
+                {
+                    *item = SelectItem::ExprWithAlias {
+                        expr: expr.clone(),
+                        alias: Ident::with_quote('"', name),
+                    };
+                    changed = true;
+                    continue;
+                }
                 // Columns keep their names (`a.x, b.x` is DataFusion's to judge).
                 if matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
                     continue;

@@ -27,7 +27,7 @@ use tokio::sync::Semaphore;
 use crate::auth::{BackendKey, Startup, Users};
 use crate::catalog;
 use crate::roles::{Grant, Grants, PermissionHook, Role};
-use crate::session::{QueryControl, Session, SetHook};
+use crate::session::{QueryControl, Session, SetHook, UserHook};
 use crate::show::ShowSettingsHook;
 use crate::sqlstate::{SqlStateErrors, code};
 
@@ -293,8 +293,10 @@ impl Server {
 }
 
 fn connection(shared: &Shared, key: BackendKey, over_limit: bool) -> Connection {
-    let ctx = catalog::for_connection(&shared.base, key.pid);
+    let user = Arc::new(std::sync::OnceLock::new());
+    let ctx = catalog::for_connection(&shared.base, key.pid, Arc::clone(&user));
     let hooks: Vec<Arc<dyn QueryHook>> = vec![
+        Arc::new(UserHook::new(user)),
         Arc::new(PermissionHook::new(Arc::clone(&shared.grants))),
         Arc::new(CursorStatementHook),
         Arc::new(ShowSettingsHook),

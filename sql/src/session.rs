@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ use datafusion_postgres::pgwire::api::stmt::QueryParser;
 use datafusion_postgres::pgwire::api::store::Entry;
 use datafusion_postgres::pgwire::api::store::PortalStore;
 use datafusion_postgres::pgwire::api::{ClientInfo, ClientPortalStore, Type};
-use datafusion_postgres::pgwire::api::{DEFAULT_NAME, PgWireConnectionState};
+use datafusion_postgres::pgwire::api::{DEFAULT_NAME, METADATA_USER, PgWireConnectionState};
 use datafusion_postgres::pgwire::error::{PgWireError, PgWireResult};
 use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
 use datafusion_postgres::pgwire::messages::data::DataRow;
@@ -182,6 +182,63 @@ impl QueryHook for SetHook {
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
         self.handle_simple_query(statement, ctx, client).await
+    }
+}
+
+/// Keeps the connection's user name (from its start-up message) where the connection's
+/// `current_user` / `session_user` read it ([`crate::catalog::for_connection`]). First of the
+/// hooks; it handles no statement itself.
+#[derive(Debug)]
+pub struct UserHook {
+    user: Arc<OnceLock<String>>,
+}
+
+impl UserHook {
+    pub fn new(user: Arc<OnceLock<String>>) -> Self {
+        Self { user }
+    }
+
+    fn note(&self, client: &(impl ClientInfo + ?Sized)) {
+        if self.user.get().is_none()
+            && let Some(name) = client.metadata().get(METADATA_USER)
+        {
+            let _ = self.user.set(name.clone());
+        }
+    }
+}
+
+#[async_trait]
+impl QueryHook for UserHook {
+    async fn handle_simple_query(
+        &self,
+        _statement: &Statement,
+        _ctx: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        self.note(client);
+        None
+    }
+
+    async fn handle_extended_parse_query(
+        &self,
+        _statement: &Statement,
+        _ctx: &SessionContext,
+        client: &(dyn ClientInfo + Send + Sync),
+    ) -> Option<PgWireResult<LogicalPlan>> {
+        self.note(client);
+        None
+    }
+
+    async fn handle_extended_query(
+        &self,
+        _statement: &Statement,
+        _plan: &LogicalPlan,
+        _params: &ParamValues,
+        _ctx: &SessionContext,
+        client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        self.note(client);
+        None
     }
 }
 
@@ -685,6 +742,27 @@ fn statement_count(sql: &str) -> usize {
 
 /// datafusion-postgres's parser with the model-statement and one-statement checks in front
 /// (like PostgreSQL, a prepared statement holds one command).
+/// `$n::oid[]` is described as `oid[]`, as PostgreSQL does: the plan cannot tell it from
+/// `$n::int4[]` (both are `List(Int32)`, and the element keeps no oid marker), so the text is
+/// read. asyncpg binds the type oids of its introspection query so, and has no codec for
+/// `int4[]` until it introspects that type too (which never ends).
+fn describe_oid_arrays(sql: &str, types: &mut [Type]) {
+    let lower = sql.to_ascii_lowercase();
+    let mut rest = lower.as_str();
+    while let Some(at) = rest.find("::oid[]") {
+        let before = &rest[..at];
+        let digits = before.len() - before.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0
+            && before[..before.len() - digits].ends_with('$')
+            && let Ok(n) = before[before.len() - digits..].parse::<usize>()
+            && let Some(slot) = n.checked_sub(1).and_then(|i| types.get_mut(i))
+        {
+            *slot = Type::OID_ARRAY;
+        }
+        rest = &rest[at + "::oid[]".len()..];
+    }
+}
+
 pub struct GuardedParser {
     inner: Arc<Parser>,
     grants: Arc<Grants>,
@@ -727,7 +805,9 @@ impl QueryParser for GuardedParser {
     }
 
     fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
-        self.inner.get_parameter_types(stmt)
+        let mut types = self.inner.get_parameter_types(stmt)?;
+        describe_oid_arrays(&stmt.0, &mut types);
+        Ok(types)
     }
 
     fn get_result_schema(
@@ -742,6 +822,16 @@ impl QueryParser for GuardedParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oid_array_parameters_are_described_as_such() {
+        let mut types = vec![Type::INT4_ARRAY, Type::INT4_ARRAY, Type::INT4];
+        describe_oid_arrays(
+            "SELECT 1 WHERE x = any($2::OID[]) AND y = any($1::int4[]) AND z = $3",
+            &mut types,
+        );
+        assert_eq!(types, vec![Type::INT4_ARRAY, Type::OID_ARRAY, Type::INT4]);
+    }
 
     #[test]
     fn timeouts_parse_like_postgres() {

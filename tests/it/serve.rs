@@ -915,6 +915,11 @@ async fn catalog_queries_of_tools_answer_like_postgres() {
         "0"
     );
     assert_eq!(value("SELECT NULL, 1, NULL").await, "1");
+    // The name the client logged in with.
+    assert_eq!(
+        value("SELECT current_user, session_user, user").await,
+        "sigfuse sigfuse sigfuse"
+    );
     assert_eq!(
         value("SELECT format('%I.%I', 'public', 'My T')").await,
         "public.\"My T\""

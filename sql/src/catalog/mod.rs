@@ -332,9 +332,30 @@ fn size_pretty(bytes: i64) -> String {
 }
 
 /// A connection's own context: shares tables, functions, caches and the memory pool with the
-/// base, but has its own settings, so one client's `SET` never reaches another.
-pub fn for_connection(base: &SessionContext, pid: i32) -> SessionContext {
+/// base, but has its own settings, so one client's `SET` never reaches another. Its
+/// `current_user` and `session_user` (`user`, too: datafusion-pg-catalog rewrites those to
+/// `session_user()`) answer the name the client logged in with, which
+/// [`crate::session::UserHook`] puts in `user`.
+pub fn for_connection(
+    base: &SessionContext,
+    pid: i32,
+    user: Arc<std::sync::OnceLock<String>>,
+) -> SessionContext {
     let ctx = SessionContext::new_with_state(base.state());
+    for name in ["session_user", "current_user"] {
+        let user = Arc::clone(&user);
+        ctx.register_udf(create_udf(
+            name,
+            vec![],
+            DataType::Utf8,
+            Volatility::Stable,
+            Arc::new(move |_: &[ColumnarValue]| {
+                Ok(ColumnarValue::Scalar(ScalarValue::Utf8(
+                    user.get().cloned(),
+                )))
+            }),
+        ));
+    }
     ctx.register_udf(create_udf(
         "pg_backend_pid",
         vec![],
