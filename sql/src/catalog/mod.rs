@@ -108,11 +108,12 @@ fn psql_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
             }),
         )
     };
-    // Object comments and serial sequences: sigfuse has none.
-    let null_text = |name: &str, first: DataType, second: DataType| {
+    // Object comments, serial sequences and index definitions (`pg_get_indexdef(index,
+    // column, pretty)`): sigfuse has none, and PostgreSQL answers NULL for an oid without one.
+    let null_text = |name: &str, args: Vec<DataType>| {
         create_udf(
             name,
-            vec![first, second],
+            args,
             DataType::Utf8,
             Volatility::Stable,
             Arc::new(|args: &[ColumnarValue]| {
@@ -124,9 +125,12 @@ fn psql_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
         )
     };
     vec![
-        null_text("obj_description", DataType::Int64, DataType::Utf8),
-        null_text("col_description", DataType::Int64, DataType::Int64),
-        null_text("pg_get_serial_sequence", DataType::Utf8, DataType::Utf8),
+        null_text("obj_description", vec![DataType::Int64, DataType::Utf8]),
+        null_text("col_description", vec![DataType::Int64, DataType::Int64]),
+        null_text(
+            "pg_get_serial_sequence",
+            vec![DataType::Utf8, DataType::Utf8],
+        ),
         oid_to("pg_size_pretty", DataType::Utf8, |a| {
             let sizes = a.as_primitive::<Int64Type>();
             Arc::new(
@@ -162,17 +166,9 @@ fn psql_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
         }),
         // `pg_get_indexdef(index, column, pretty)`: sigfuse tables have no indexes, and
         // PostgreSQL answers NULL for an oid that is not one.
-        create_udf(
+        null_text(
             "pg_get_indexdef",
             vec![DataType::Int64, DataType::Int64, DataType::Boolean],
-            DataType::Utf8,
-            Volatility::Stable,
-            Arc::new(|args: &[ColumnarValue]| {
-                let arrays = ColumnarValue::values_to_arrays(args)?;
-                Ok(ColumnarValue::Array(Arc::new(StringArray::from(
-                    vec![None::<&str>; arrays[0].len()],
-                ))))
-            }),
         ),
     ]
 }
