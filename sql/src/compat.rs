@@ -44,7 +44,8 @@ use datafusion::sql::sqlparser::parser::Parser;
 use crate::catalog::overlay::{ADDED_TABLES, INFORMATION_SCHEMA};
 
 /// Words whose presence makes a statement worth parsing here (lowercase).
-const TRIGGERS: [&str; 15] = [
+const TRIGGERS: [&str; 16] = [
+    "::regtype::text",
     "_description",
     "user",
     ").",
@@ -173,6 +174,22 @@ impl Rewriter {
                 ) =>
             {
                 parse_expr("CAST(NULL AS TEXT)")
+            }
+            // `oid::regtype::text` (asyncpg's introspection): the type's name. DataFusion's
+            // cast keeps datafusion-pg-catalog's oid marker on the text, which describes it to
+            // the client as an `oid` column.
+            Expr::Cast {
+                expr: inner,
+                data_type,
+                ..
+            } if data_type.to_string().eq_ignore_ascii_case("text")
+                && matches!(inner.as_ref(), Expr::Cast { data_type: t, .. }
+                    if t.to_string().to_ascii_lowercase().trim_start_matches("pg_catalog.") == "regtype") =>
+            {
+                let Expr::Cast { expr: oid, .. } = inner.as_ref() else {
+                    return None;
+                };
+                parse_expr(&format!("format_type({oid}, NULL)"))
             }
             Expr::Cast { data_type, .. }
                 if data_type
@@ -483,6 +500,8 @@ mod tests {
 
     #[test]
     fn regproc_names_information_schema_and_repeats() {
+        let out = rewritten("SELECT elemtype::regtype::text FROM t");
+        assert!(out.contains("format_type(elemtype, NULL)"), "{out}");
         let out = rewritten("SELECT typinput = 'pg_catalog.array_in'::regproc FROM pg_type");
         assert!(out.contains("typinput = 'array_in'"), "{out}");
         let out = rewritten("SELECT udt_name FROM information_schema.columns");

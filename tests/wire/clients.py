@@ -112,8 +112,11 @@ async def check_asyncpg_async():
     conn = await asyncpg.connect(host="127.0.0.1", port=PORT, user="sigfuse", database="sigfuse")
     n = await conn.fetchval("SELECT count(*) FROM logs WHERE service = $1", "frontend")
     assert n >= 0
-    # Not yet: a float4[] result makes asyncpg run its type-introspection query, which has a
-    # correlated scalar subquery DataFusion 55 cannot plan (NOTES.md, issue 3).
+    # Array results make asyncpg run its type-introspection query (sql/src/compat.rs).
+    row = await conn.fetchrow("SELECT make_array(1.5::real, 2.5::real) AS v, make_array('a', 'b') AS t")
+    assert list(row["v"]) == [1.5, 2.5] and list(row["t"]) == ["a", "b"], row
+    # A pooled connection's reset, as asyncpg sends it when a pool takes a connection back.
+    await conn.reset()
     ts = await conn.fetchval("SELECT min(ts) FROM logs")
     assert ts.tzinfo is not None
     try:
@@ -127,7 +130,7 @@ async def check_asyncpg_async():
 
 def check_asyncpg():
     asyncio.run(check_asyncpg_async())
-    ok("asyncpg: parameters, timestamptz, SQLSTATE 42883")
+    ok("asyncpg: parameters, timestamptz, float4[] and text[] results, reset, SQLSTATE 42883")
 
 
 def check_sqlalchemy_pandas():
