@@ -43,6 +43,14 @@ use datafusion::sql::sqlparser::parser::Parser;
 
 use crate::catalog::overlay::{ADDED_TABLES, INFORMATION_SCHEMA};
 
+/// datafusion-postgres's parser, which the server's own paths use too (its constructor
+/// tokenizes a table of known catalog queries, so it is made once).
+pub static PG_PARSER: std::sync::LazyLock<
+    datafusion_postgres::datafusion_pg_catalog::sql::PostgresCompatibilityParser,
+> = std::sync::LazyLock::new(
+    datafusion_postgres::datafusion_pg_catalog::sql::PostgresCompatibilityParser::new,
+);
+
 /// Words whose presence makes a statement worth parsing here (lowercase).
 const TRIGGERS: [&str; 16] = [
     "::regtype::text",

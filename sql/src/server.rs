@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use datafusion::prelude::SessionContext;
+use datafusion_postgres::QueryHook;
 use datafusion_postgres::hooks::cursor::CursorStatementHook;
 use datafusion_postgres::hooks::set_show::SetShowHook;
 use datafusion_postgres::hooks::transactions::TransactionStatementHook;
@@ -20,7 +21,6 @@ use datafusion_postgres::pgwire::messages::startup::SecretKey;
 use datafusion_postgres::pgwire::tokio::process_socket;
 use datafusion_postgres::pgwire::tokio::tokio_rustls::TlsAcceptor;
 use datafusion_postgres::pgwire::tokio::tokio_rustls::rustls;
-use datafusion_postgres::{DfSessionService, QueryHook};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -312,7 +312,8 @@ fn connection(shared: &Shared, key: BackendKey, over_limit: bool) -> Connection 
         .unwrap_or_else(|p| p.into_inner())
         .insert(key.pid, (key.secret, Arc::clone(&control)));
     let session = Session::new(
-        DfSessionService::new_with_hooks(Arc::new(ctx), hooks),
+        Arc::new(ctx),
+        hooks,
         Arc::clone(&shared.grants),
         control,
         shared.statement_timeout,

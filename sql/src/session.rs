@@ -34,10 +34,12 @@ use datafusion_postgres::pgwire::error::{PgWireError, PgWireResult};
 use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
 use datafusion_postgres::pgwire::messages::data::DataRow;
 use datafusion_postgres::pgwire::messages::extendedquery::Execute;
+use datafusion_postgres::pgwire::types::format::FormatOptions;
 use datafusion_postgres::{DfSessionService, Parser};
 use futures::{Sink, Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 
+use crate::constant_plans::ConstantPlans;
 use crate::roles::{Grants, check_model_statement, is_model_statement};
 use crate::sqlstate::{code, user_error};
 
@@ -267,31 +269,45 @@ impl QueryControl {
 /// The query handlers of one connection.
 pub struct Session {
     inner: DfSessionService,
+    /// The connection's context and datafusion-postgres's hooks, as `inner` has them: a
+    /// simple-protocol query is planned and encoded here (see [`Session::answer_query`]).
+    ctx: Arc<SessionContext>,
+    hooks: Vec<Arc<dyn QueryHook>>,
     parser: Arc<GuardedParser>,
     control: Arc<QueryControl>,
     default_timeout: Option<Duration>,
     /// Runs model statements; `None` for a server over a bare context.
     models: Option<sigfuse_engine::Engine>,
+    /// Plans of constant statements this connection repeats (`SELECT 1`).
+    constants: ConstantPlans,
 }
 
 impl Session {
+    /// The handlers over `ctx`, whose hooks (run in this order on every statement) are
+    /// `hooks`.
     pub fn new(
-        inner: DfSessionService,
+        ctx: Arc<SessionContext>,
+        hooks: Vec<Arc<dyn QueryHook>>,
         grants: Arc<Grants>,
         control: Arc<QueryControl>,
         default_timeout: Option<Duration>,
         models: Option<sigfuse_engine::Engine>,
     ) -> Self {
+        let inner = DfSessionService::new_with_hooks(Arc::clone(&ctx), hooks.clone());
         let parser = Arc::new(GuardedParser {
             inner: ExtendedQueryHandler::query_parser(&inner),
             grants,
         });
+        let constants = ConstantPlans::new(Arc::clone(&ctx));
         Self {
             inner,
+            ctx,
+            hooks,
             parser,
             control,
             default_timeout,
             models,
+            constants,
         }
     }
 
@@ -315,6 +331,34 @@ impl Session {
             token: self.control.start(),
             deadline: timeout.map(|t| tokio::time::Instant::now() + t),
         }
+    }
+
+    /// One query of the simple protocol, as datafusion-postgres answers it (its hooks, then
+    /// DataFusion plans the statement's text), with the rows written by [`crate::encode`].
+    async fn answer_query<C>(
+        &self,
+        client: &mut C,
+        statement: &Statement,
+    ) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: std::fmt::Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        for hook in &self.hooks {
+            if let Some(result) = hook.handle_simple_query(statement, &self.ctx, client).await {
+                return Ok(vec![result?]);
+            }
+        }
+        let api = |e| PgWireError::ApiError(Box::new(e));
+        let df = self.ctx.sql(&statement.to_string()).await.map_err(api)?;
+        let schema = df.schema().as_arrow().clone();
+        let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+        let batches = df.execute_stream().await.map_err(api)?;
+        let response =
+            crate::encode::query_response(&schema, batches, &Format::UnifiedText, options)?;
+        Ok(vec![Response::Query(response)])
     }
 
     /// Runs `work` for a statement under cancel and timeout, and guards the rows it streams.
@@ -568,6 +612,11 @@ impl SimpleQueryHandler for Session {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        if let Some(plan) = self.constants.get(query, client) {
+            let timeout = self.timeout(client);
+            return self.run(timeout, async { plan.respond(client) }).await;
+        }
+        let text = query;
         if is_model_statement(query) {
             let stop = self.stop(self.timeout(client));
             return model_statement_response(
@@ -592,11 +641,24 @@ impl SimpleQueryHandler for Session {
         let rewritten = sigfuse_engine::asof::rewrite_sql(query);
         let query = rewritten.as_deref().unwrap_or(query);
         let timeout = self.timeout(client);
-        self.run(
-            timeout,
-            SimpleQueryHandler::do_query(&self.inner, client, query),
-        )
-        .await
+        // One query: answered here (rows by crate::encode); anything else (several statements,
+        // commands, a text that does not parse) by datafusion-postgres.
+        let statements = crate::compat::PG_PARSER.parse(query).ok();
+        let responses = match statements.as_deref() {
+            Some([statement @ Statement::Query(_)]) => {
+                self.run(timeout, self.answer_query(client, statement))
+                    .await
+            }
+            _ => {
+                self.run(
+                    timeout,
+                    SimpleQueryHandler::do_query(&self.inner, client, query),
+                )
+                .await
+            }
+        };
+        self.constants.learn(text, query).await;
+        responses
     }
 }
 
@@ -704,6 +766,10 @@ impl ExtendedQueryHandler for Session {
             )
             .await?;
             return Ok(responses.pop().unwrap_or(Response::EmptyQuery));
+        }
+        // A command may change the settings constant statements were planned with.
+        if !matches!(plan, Some((Statement::Query(_), _))) || sql.contains("set_config") {
+            self.constants.clear();
         }
         let timeout = self.timeout(client);
         let work = async {

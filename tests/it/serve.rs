@@ -303,6 +303,57 @@ async fn one_clients_set_never_reaches_another() {
     assert!(!bs_b.contains("1234"), "{bs_b}");
 }
 
+/// A connection's repeated constant statements run a kept plan (sql/src/constant_plans.rs):
+/// they answer as the first time, follow the settings and the transaction state, and
+/// statements that are not constant are planned each time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_constant_statements_follow_settings_and_transactions() {
+    let server = start(ServeOptions::default(), None).await;
+    let c = connect(server.addr).await;
+    let sum = "SELECT 0.1 + 0.2 AS x";
+    for _ in 0..3 {
+        assert_eq!(
+            first_value(&c.simple_query(sum).await.unwrap()),
+            "0.30000000000000004"
+        );
+    }
+    // A setting the constant was planned with changes: planned again.
+    c.batch_execute("SET datafusion.sql_parser.parse_float_as_decimal = true")
+        .await
+        .unwrap();
+    assert_eq!(first_value(&c.simple_query(sum).await.unwrap()), "0.3");
+    c.batch_execute("RESET ALL").await.unwrap();
+    assert_eq!(
+        first_value(&c.simple_query(sum).await.unwrap()),
+        "0.30000000000000004"
+    );
+    // Inside a failed transaction a kept plan is not run.
+    c.batch_execute("BEGIN").await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            first_value(&c.simple_query("SELECT 1 AS one").await.unwrap()),
+            "1"
+        );
+    }
+    assert!(c.simple_query("SELECT nosuch").await.is_err());
+    let e = c.simple_query("SELECT 1 AS one").await.unwrap_err();
+    assert_eq!(code_of(&e), "25P01", "{e}");
+    c.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(
+        first_value(&c.simple_query("SELECT 1 AS one").await.unwrap()),
+        "1"
+    );
+    // Not constant: each run is its own.
+    let mut times = std::collections::HashSet::new();
+    for _ in 0..3 {
+        times.insert(first_value(
+            &c.simple_query("SELECT now()::text").await.unwrap(),
+        ));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(times.len(), 3, "{times:?}");
+}
+
 fn first_value(messages: &[SimpleQueryMessage]) -> String {
     messages
         .iter()

@@ -1,0 +1,317 @@
+//! Constant statements keep their physical plan for the connection.
+//!
+//! A connection pool checks its connections with `SELECT 1`, drivers ask `SELECT version()`,
+//! and dashboards repeat such texts all day. DataFusion parses, plans and optimizes every
+//! statement anew (a few hundred microseconds, several times what PostgreSQL needs for the
+//! whole round trip). A statement that reads no table, takes no parameter and calls only
+//! immutable functions gives the same rows every time within a connection whose settings do not
+//! change; so from the second time a connection sends the same text, its physical plan is
+//! reused and only executed.
+//!
+//! What keeps this right:
+//! - a text is planned for reuse only after the normal path ran it (so the hooks — rights,
+//!   failed-transaction state — saw it once), and only when its logical plan holds no table
+//!   scan, no extension node, no DDL/DML, no placeholder and no function that is not
+//!   `Immutable` (`now()` is folded into a literal by the optimizer, so it is excluded too);
+//! - the physical plan must be made of operators that hold no per-run state (projection,
+//!   filter, limit, union, the one-row and in-memory sources), so running it again is the same
+//!   as running a fresh one;
+//! - every statement that is not a query (`SET`, `RESET`, `BEGIN`, DDL, …), and any text that
+//!   calls `set_config`, forgets the connection's plans; a failed transaction takes the normal
+//!   path (which answers `25P01`).
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex};
+
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::Statement;
+use datafusion_postgres::pgwire::api::ClientInfo;
+use datafusion_postgres::pgwire::api::portal::Format;
+use datafusion_postgres::pgwire::api::results::Response;
+use datafusion_postgres::pgwire::error::{PgWireError, PgWireResult};
+use datafusion_postgres::pgwire::types::format::FormatOptions;
+
+/// Plans kept per connection; the oldest are not tracked, the whole set is dropped when full.
+const MAX_PLANS: usize = 64;
+/// Texts seen once (by hash) before one is planned for reuse.
+const MAX_SEEN: usize = 1024;
+
+/// Physical operators that keep no state between runs.
+const STATELESS: [&str; 9] = [
+    "ProjectionExec",
+    "PlaceholderRowExec",
+    "EmptyExec",
+    "FilterExec",
+    "CoalesceBatchesExec",
+    "GlobalLimitExec",
+    "LocalLimitExec",
+    "UnionExec",
+    "DataSourceExec",
+];
+
+/// One connection's reusable plans of constant statements.
+pub struct ConstantPlans {
+    ctx: Arc<SessionContext>,
+    hasher: RandomState,
+    state: Mutex<Known>,
+}
+
+#[derive(Default)]
+struct Known {
+    plans: HashMap<String, Arc<Reusable>>,
+    seen: HashSet<u64>,
+}
+
+/// A constant statement's plan, with the task context it runs in (the connection's settings
+/// when it was planned; any change of them drops the plan).
+pub struct Reusable {
+    plan: Arc<dyn ExecutionPlan>,
+    task: Arc<TaskContext>,
+}
+
+impl ConstantPlans {
+    /// For the connection whose context is `ctx`.
+    pub fn new(ctx: Arc<SessionContext>) -> Self {
+        Self {
+            ctx,
+            hasher: RandomState::new(),
+            state: Mutex::new(Known::default()),
+        }
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The kept plan of `text`, if it is a constant statement this connection ran before.
+    pub fn get(&self, text: &str, client: &impl ClientInfo) -> Option<Arc<Reusable>> {
+        use datafusion_postgres::pgwire::messages::response::TransactionStatus;
+        if client.transaction_status() == TransactionStatus::Error {
+            return None;
+        }
+        self.known().plans.get(text).cloned()
+    }
+
+    /// Forgets every plan (the connection's settings may have changed).
+    pub fn clear(&self) {
+        self.known().plans.clear();
+    }
+
+    /// After the normal path ran `text` (as `sql`, after the compatibility rewrites): forgets
+    /// the plans when it was not a query, and keeps its plan when it is constant and was seen
+    /// before.
+    pub async fn learn(&self, text: &str, sql: &str) {
+        if !is_read(sql) || contains_ignore_case(sql, "set_config") {
+            self.clear();
+            return;
+        }
+        // Most queries read a table; their text says so without planning.
+        if contains_ignore_case(sql, "from") {
+            return;
+        }
+        let hash = self.hasher.hash_one(text);
+        {
+            let mut known = self.known();
+            if known.plans.contains_key(text) {
+                return;
+            }
+            if known.seen.len() >= MAX_SEEN {
+                known.seen.clear();
+            }
+            if known.seen.insert(hash) {
+                // The first time: a text sent once is not worth a second planning.
+                return;
+            }
+        }
+        if let Some(reusable) = self.plan(sql).await {
+            let mut known = self.known();
+            if known.plans.len() >= MAX_PLANS {
+                known.plans.clear();
+            }
+            known.plans.insert(text.to_string(), Arc::new(reusable));
+        }
+    }
+
+    /// Plans `sql` as datafusion-postgres does (its parser, then DataFusion's on the
+    /// statement's text), when it is one constant query.
+    async fn plan(&self, sql: &str) -> Option<Reusable> {
+        let statements = crate::compat::PG_PARSER.parse(sql).ok()?;
+        let [statement] = statements.as_slice() else {
+            return None;
+        };
+        if !matches!(statement, Statement::Query(_)) {
+            return None;
+        }
+        let state = self.ctx.state();
+        let logical = state
+            .create_logical_plan(&statement.to_string())
+            .await
+            .ok()?;
+        if !is_constant(&logical) {
+            return None;
+        }
+        let plan = state.create_physical_plan(&logical).await.ok()?;
+        if !is_stateless(&plan) {
+            return None;
+        }
+        Some(Reusable {
+            plan,
+            task: Arc::new(TaskContext::from(&state)),
+        })
+    }
+}
+
+impl Reusable {
+    /// Runs the plan again and answers as datafusion-postgres does (text format, the client's
+    /// date and time formats).
+    pub fn respond(&self, client: &impl ClientInfo) -> PgWireResult<Vec<Response>> {
+        let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+        let batches = execute_stream(Arc::clone(&self.plan), Arc::clone(&self.task))
+            .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+        let response = crate::encode::query_response(
+            self.plan.schema().as_ref(),
+            batches,
+            &Format::UnifiedText,
+            options,
+        )?;
+        Ok(vec![Response::Query(response)])
+    }
+}
+
+fn contains_ignore_case(text: &str, word: &str) -> bool {
+    text.as_bytes()
+        .windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+}
+
+/// The text starts (after blanks and comments) with a query keyword.
+fn is_read(sql: &str) -> bool {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else {
+            break;
+        }
+    }
+    let word: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
+    ["select", "values", "with", "table"]
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k))
+}
+
+/// No table, no extension, no command, no parameter, only immutable functions — in the plan
+/// and in its subqueries.
+fn is_constant(plan: &LogicalPlan) -> bool {
+    let mut constant = true;
+    let _ = plan.apply_with_subqueries(|node| {
+        let allowed = matches!(
+            node,
+            LogicalPlan::Projection(_)
+                | LogicalPlan::Filter(_)
+                | LogicalPlan::Values(_)
+                | LogicalPlan::EmptyRelation(_)
+                | LogicalPlan::Limit(_)
+                | LogicalPlan::SubqueryAlias(_)
+                | LogicalPlan::Union(_)
+                | LogicalPlan::Subquery(_)
+        );
+        if !allowed {
+            constant = false;
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                let volatile = match e {
+                    Expr::Placeholder(_) => true,
+                    Expr::ScalarFunction(f) => {
+                        f.func.signature().volatility != Volatility::Immutable
+                    }
+                    Expr::AggregateFunction(_) | Expr::WindowFunction(_) => true,
+                    _ => false,
+                };
+                if volatile {
+                    constant = false;
+                    return Ok(TreeNodeRecursion::Stop);
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })?;
+        Ok(if constant {
+            TreeNodeRecursion::Continue
+        } else {
+            TreeNodeRecursion::Stop
+        })
+    });
+    constant
+}
+
+/// Every operator of `plan` keeps no state between runs.
+fn is_stateless(plan: &Arc<dyn ExecutionPlan>) -> bool {
+    STATELESS.contains(&plan.name()) && plan.children().into_iter().all(is_stateless)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn planned(ctx: &SessionContext, sql: &str) -> Option<Reusable> {
+        ConstantPlans::new(Arc::new(ctx.clone())).plan(sql).await
+    }
+
+    #[tokio::test]
+    async fn only_constant_statements_are_kept() {
+        let ctx = SessionContext::new();
+        ctx.sql("CREATE TABLE t AS VALUES (1), (2)")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        for sql in [
+            "SELECT 1",
+            "SELECT 1;",
+            "select 'a' AS x, 2 + 3 AS y",
+            "SELECT 1 UNION ALL SELECT 2",
+            "VALUES (1), (2)",
+        ] {
+            assert!(planned(&ctx, sql).await.is_some(), "{sql}");
+        }
+        for sql in [
+            "SELECT now()",
+            "SELECT random()",
+            "SELECT * FROM t",
+            "SELECT (SELECT max(column1) FROM t)",
+            "SELECT count(*)",
+            "SELECT $1",
+            "SELECT 1; SELECT 2",
+            "CREATE TABLE u AS SELECT 1",
+            "SELECT 1 INTO u",
+            "EXPLAIN SELECT 1",
+        ] {
+            assert!(planned(&ctx, sql).await.is_none(), "{sql}");
+        }
+    }
+
+    #[test]
+    fn reads_are_told_from_commands() {
+        assert!(is_read("SELECT 1"));
+        assert!(is_read("  -- check\n/* pool */ select 1"));
+        assert!(is_read("WITH a AS (SELECT 1) SELECT * FROM a"));
+        assert!(!is_read("SET TIME ZONE 'UTC'"));
+        assert!(!is_read("RESET ALL"));
+        assert!(!is_read("BEGIN"));
+        assert!(!is_read("selectx"));
+        assert!(contains_ignore_case(
+            "SELECT Set_Config('a', 'b', false)",
+            "set_config"
+        ));
+    }
+}
