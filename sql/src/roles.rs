@@ -200,6 +200,8 @@ fn need_at_top(statement: &Statement) -> Need {
         | Statement::StartTransaction { .. }
         | Statement::Commit { .. }
         | Statement::Rollback { .. }
+        | Statement::Savepoint { .. }
+        | Statement::ReleaseSavepoint { .. }
         | Statement::Declare { .. }
         | Statement::Fetch { .. }
         | Statement::Close { .. }

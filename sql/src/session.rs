@@ -108,6 +108,26 @@ impl QueryHook for SetHook {
                     "sigfuse sends no notifications: LISTEN and NOTIFY are not supported",
                 )));
             }
+            // Savepoints (psycopg's nested `transaction()`, SQLAlchemy's `begin_nested`):
+            // sigfuse's statements change nothing a transaction could undo, so a savepoint
+            // only has to be accepted where PostgreSQL accepts it. `ROLLBACK TO SAVEPOINT` is
+            // datafusion-postgres's: it ends the transaction (pgwire keeps a failed
+            // transaction failed until it ends), so RELEASE is accepted after an error too.
+            Statement::Savepoint { .. } | Statement::ReleaseSavepoint { .. } => {
+                use datafusion_postgres::pgwire::messages::response::TransactionStatus;
+                let (tag, what) = match statement {
+                    Statement::Savepoint { .. } => ("SAVEPOINT", "SAVEPOINT"),
+                    _ => ("RELEASE", "RELEASE SAVEPOINT"),
+                };
+                return match client.transaction_status() {
+                    TransactionStatus::Idle => Some(Err(user_error(
+                        code::NO_ACTIVE_SQL_TRANSACTION,
+                        format!("{what} can only be used in transaction blocks"),
+                    ))),
+                    TransactionStatus::Error if tag == "SAVEPOINT" => None,
+                    _ => Some(Ok(Response::Execution(Tag::new(tag)))),
+                };
+            }
             Statement::Reset(reset) if matches!(reset.reset, Reset::ALL) => {
                 *ctx.state_ref().write().config_mut().options_mut() = (*self.initial).clone();
                 let metadata = client.metadata_mut();

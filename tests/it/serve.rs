@@ -354,6 +354,29 @@ async fn repeated_constant_statements_follow_settings_and_transactions() {
     assert_eq!(times.len(), 3, "{times:?}");
 }
 
+/// Savepoints as psycopg's nested transactions send them, from an analyst session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn savepoints_are_accepted_inside_transactions() {
+    let server = start(ServeOptions::default(), None).await;
+    let c = connect(server.addr).await;
+    let e = c.batch_execute("SAVEPOINT a").await.unwrap_err();
+    assert_eq!(code_of(&e), "25P01", "{e}");
+    c.batch_execute("BEGIN").await.unwrap();
+    c.batch_execute("SAVEPOINT _pg3_1").await.unwrap();
+    c.batch_execute("RELEASE SAVEPOINT _pg3_1").await.unwrap();
+    c.batch_execute("SAVEPOINT _pg3_2").await.unwrap();
+    assert!(c.simple_query("SELECT nosuch").await.is_err());
+    // What psycopg sends when the nested block failed: the session is usable after it.
+    c.batch_execute("ROLLBACK TO SAVEPOINT _pg3_2; RELEASE SAVEPOINT _pg3_2")
+        .await
+        .unwrap();
+    assert_eq!(
+        first_value(&c.simple_query("SELECT 2 AS two").await.unwrap()),
+        "2"
+    );
+    c.batch_execute("COMMIT").await.unwrap();
+}
+
 fn first_value(messages: &[SimpleQueryMessage]) -> String {
     messages
         .iter()

@@ -74,6 +74,7 @@ pub fn install(ctx: &SessionContext) -> Result<SessionContext> {
     for udf in server_state_functions() {
         ctx.register_udf(udf);
     }
+    ctx.register_udf(to_regtype());
     ctx.register_udf(current_setting());
     ctx.register_udf(set_config());
     for udf in psql_functions() {
@@ -260,6 +261,71 @@ fn setting(name: &str) -> Option<String> {
     })
 }
 
+/// The oid of each PostgreSQL type by its name (`int4`, `_int4`), and by the SQL names
+/// `format_type` writes (`integer`, `integer[]`, `timestamp with time zone`).
+static TYPE_OIDS: std::sync::LazyLock<std::collections::HashMap<String, i32>> =
+    std::sync::LazyLock::new(|| {
+        use postgres_types::{Kind, Type};
+        let mut oids = std::collections::HashMap::new();
+        for oid in 0..10_000u32 {
+            let Some(ty) = Type::from_oid(oid) else {
+                continue;
+            };
+            oids.insert(ty.name().to_string(), oid as i32);
+            if let Kind::Array(element) = ty.kind() {
+                oids.insert(format!("{}[]", element.name()), oid as i32);
+            }
+        }
+        for (alias, name) in [
+            ("smallint", "int2"),
+            ("integer", "int4"),
+            ("int", "int4"),
+            ("bigint", "int8"),
+            ("real", "float4"),
+            ("double precision", "float8"),
+            ("boolean", "bool"),
+            ("character varying", "varchar"),
+            ("character", "bpchar"),
+            ("decimal", "numeric"),
+            ("timestamp without time zone", "timestamp"),
+            ("timestamp with time zone", "timestamptz"),
+            ("time without time zone", "time"),
+            ("time with time zone", "timetz"),
+        ] {
+            if let Some(&oid) = oids.get(name) {
+                oids.insert(alias.to_string(), oid);
+                if let Some(&array) = oids.get(&format!("_{name}")) {
+                    oids.insert(format!("{alias}[]"), array);
+                }
+            }
+        }
+        oids
+    });
+
+/// `to_regtype(name)`: the type's oid, NULL for a name that is no type (psycopg's `TypeInfo`
+/// asks so for `hstore` when SQLAlchemy connects).
+fn to_regtype() -> ScalarUDF {
+    create_udf(
+        "to_regtype",
+        vec![DataType::Utf8],
+        DataType::Int32,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let oids: datafusion::arrow::array::Int32Array = arrays[0]
+                .as_string::<i32>()
+                .iter()
+                .map(|name| {
+                    let name = name?.trim().trim_matches('"').to_ascii_lowercase();
+                    let name = name.strip_prefix("pg_catalog.").unwrap_or(&name);
+                    TYPE_OIDS.get(name).copied()
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(oids)))
+        }),
+    )
+}
+
 /// `current_setting(name)`.
 fn current_setting() -> datafusion::logical_expr::ScalarUDF {
     create_udf(
@@ -367,6 +433,28 @@ pub fn for_connection(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn type_names_have_postgres_oids() {
+        for (name, oid) in [
+            ("int4", Some(23)),
+            ("integer", Some(23)),
+            ("_int4", Some(1007)),
+            ("integer[]", Some(1007)),
+            ("pg_catalog.timestamptz", Some(1184)),
+            ("timestamp with time zone", Some(1184)),
+            ("text", Some(25)),
+            ("hstore", None),
+        ] {
+            assert_eq!(
+                TYPE_OIDS
+                    .get(name.trim_start_matches("pg_catalog."))
+                    .copied(),
+                oid,
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn sizes_print_like_postgres() {
