@@ -50,27 +50,31 @@ sf() { psql -X -q -h 127.0.0.1 -p "$sf_port" -U sigfuse -d sigfuse "$@"; }
 echo "PostgreSQL $(pg -Atc 'SHOW server_version'); sigfuse $(sf -Atc 'SELECT version()' | cut -d' ' -f2-4); $(nproc) cores" >&2
 
 echo 'SELECT 1;' >"$work/select1.sql"
+# Not constant (now() is stable): planned every time, the cost of any statement's planning.
+echo 'SELECT now();' >"$work/now.sql"
 echo 'SELECT * FROM t5;' >"$work/stream.sql"
 results="$work/results"
 : >"$results"
-latency() { # name port user db clients
-  local name=$1 port=$2 user=$3 db=$4 c=$5 j
+latency() { # name port user db clients [script]
+  local name=$1 port=$2 user=$3 db=$4 c=$5 script=${6:-select1.sql} j
   j=$(( c < 2 ? 1 : 2 ))
   rm -f "$work"/pgbench_log.*
-  (cd "$work" && pgbench -n -h 127.0.0.1 -p "$port" -U "$user" -f select1.sql -c "$c" -j "$j" \
+  (cd "$work" && pgbench -n -h 127.0.0.1 -p "$port" -U "$user" -f "$script" -c "$c" -j "$j" \
     -T "$secs" --log --log-prefix=pgbench_log "$db" >/dev/null 2>"$work/pgbench.err") ||
     { cat "$work/pgbench.err" >&2; exit 1; }
   cat "$work"/pgbench_log.* | python3 -c '
 import statistics, sys
 lat = sorted(int(l.split()[2]) for l in sys.stdin)
 p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] / 1000
-print(f"latency {sys.argv[1]} c={sys.argv[2]} n={len(lat)} p50={p(0.50):.3f}ms p99={p(0.99):.3f}ms")
-' "$name" "$c" | tee -a "$results"
+print(f"latency {sys.argv[1]} {sys.argv[3]} c={sys.argv[2]} n={len(lat)} p50={p(0.50):.3f}ms p99={p(0.99):.3f}ms")
+' "$name" "$c" "$script" | tee -a "$results"
 }
 for c in 1 8 32; do
   latency postgres "$pg_port" bench postgres "$c"
   latency sigfuse "$sf_port" sigfuse sigfuse "$c"
 done
+latency postgres "$pg_port" bench postgres 1 now.sql
+latency sigfuse "$sf_port" sigfuse sigfuse 1 now.sql
 
 pg -c "CREATE TABLE t5 AS SELECT g::int8 AS id, g * 0.5::float8 AS x, 'service-' || (g % 40) AS s, g % 2 = 0 AS b, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 millisecond' AS ts FROM generate_series(1, $rows) g"
 sf -c "CREATE TABLE t5 AS SELECT CAST(g AS BIGINT) AS id, CAST(g AS DOUBLE) * 0.5 AS x, concat('service-', g % 40) AS s, g % 2 = 0 AS b, to_timestamp_millis(1704067200000 + g) AS ts FROM generate_series(1, $rows) AS t(g)"

@@ -14,8 +14,8 @@
 //!   scan, no extension node, no DDL/DML, no placeholder and no function that is not
 //!   `Immutable` (`now()` is folded into a literal by the optimizer, so it is excluded too);
 //! - the physical plan must be made of operators that hold no per-run state (projection,
-//!   filter, limit, union, the one-row and in-memory sources), so running it again is the same
-//!   as running a fresh one;
+//!   filter, limit, union, the one-row source), and each run executes a fresh copy of the
+//!   tree (`reset_plan_states`: the operators' metrics would otherwise grow with every run);
 //! - every statement that is not a query (`SET`, `RESET`, `BEGIN`, DDL, …), and any text that
 //!   calls `set_config`, forgets the connection's plans; a failed transaction takes the normal
 //!   path (which answers `25P01`).
@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
+use datafusion::physical_plan::execution_plan::reset_plan_states;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::Statement;
@@ -41,8 +42,9 @@ const MAX_PLANS: usize = 64;
 /// Texts seen once (by hash) before one is planned for reuse.
 const MAX_SEEN: usize = 1024;
 
-/// Physical operators that keep no state between runs.
-const STATELESS: [&str; 9] = [
+/// Physical operators that keep no state between runs but their metrics, which
+/// `reset_plan_states` gives fresh on every run (leaves here record none).
+const STATELESS: [&str; 8] = [
     "ProjectionExec",
     "PlaceholderRowExec",
     "EmptyExec",
@@ -51,7 +53,6 @@ const STATELESS: [&str; 9] = [
     "GlobalLimitExec",
     "LocalLimitExec",
     "UnionExec",
-    "DataSourceExec",
 ];
 
 /// One connection's reusable plans of constant statements.
@@ -171,8 +172,11 @@ impl Reusable {
     /// date and time formats).
     pub fn respond(&self, client: &impl ClientInfo) -> PgWireResult<Vec<Response>> {
         let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-        let batches = execute_stream(Arc::clone(&self.plan), Arc::clone(&self.task))
-            .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+        // A run adds its metrics to the operators it runs: a fresh copy of the tree (the
+        // operators are rebuilt, the expressions shared) keeps the kept plan from growing.
+        let api = |e| PgWireError::ApiError(Box::new(e));
+        let plan = reset_plan_states(Arc::clone(&self.plan)).map_err(api)?;
+        let batches = execute_stream(plan, Arc::clone(&self.task)).map_err(api)?;
         let response = crate::encode::query_response(
             self.plan.schema().as_ref(),
             batches,
@@ -280,7 +284,6 @@ mod tests {
             "SELECT 1;",
             "select 'a' AS x, 2 + 3 AS y",
             "SELECT 1 UNION ALL SELECT 2",
-            "VALUES (1), (2)",
         ] {
             assert!(planned(&ctx, sql).await.is_some(), "{sql}");
         }
@@ -295,9 +298,32 @@ mod tests {
             "CREATE TABLE u AS SELECT 1",
             "SELECT 1 INTO u",
             "EXPLAIN SELECT 1",
+            "VALUES (1), (2)",
         ] {
             assert!(planned(&ctx, sql).await.is_none(), "{sql}");
         }
+    }
+
+    /// Runs leave the kept plan as it was (metrics accumulated in it, 1 kB a run, until
+    /// fresh copies were run).
+    #[tokio::test]
+    async fn runs_leave_the_kept_plan_unchanged() {
+        let ctx = SessionContext::new();
+        let kept = planned(&ctx, "SELECT 1 AS one").await.unwrap();
+        let client = datafusion_postgres::pgwire::api::DefaultClient::<()>::new(
+            "127.0.0.1:1".parse().unwrap(),
+            false,
+        );
+        for _ in 0..100 {
+            let mut responses = kept.respond(&client).unwrap();
+            let Some(Response::Query(mut q)) = responses.pop() else {
+                panic!("rows expected");
+            };
+            let rows: Vec<_> = futures::StreamExt::collect(q.data_rows()).await;
+            assert_eq!(rows.len(), 1);
+        }
+        let metrics = kept.plan.metrics().map_or(0, |m| m.iter().count());
+        assert_eq!(metrics, 0);
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! # sigfuse-sql
 //!
 //! The Postgres endpoint (`sigfuse serve`): pgwire through datafusion-postgres, authentication,
-//! TLS, roles and the one SQLSTATE mapping. It plans nothing itself; the shared context comes
-//! from `sigfuse-engine`, and datafusion-postgres plans, runs and encodes each statement.
+//! TLS, roles and the one SQLSTATE mapping. The shared context comes from `sigfuse-engine`;
+//! datafusion-postgres's parser, hooks and handlers answer the statements, except that a
+//! simple-protocol query's rows are written by [`encode`] (the same bytes, several times
+//! faster) and a connection's repeated constant statements reuse their plan
+//! ([`constant_plans`]).
 //!
 //! # Layout
 //!

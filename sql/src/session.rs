@@ -2,8 +2,12 @@
 //! connection's own `SessionContext`, with rights checked, `statement_timeout` and cancel
 //! requests enforced while a result streams, and model statements recognised.
 //!
-//! The planning, execution and result encoding are datafusion-postgres's `DfSessionService`;
-//! this wraps it rather than re-implementing it.
+//! Planning and execution are datafusion-postgres's (`DfSessionService`, its parser and
+//! hooks). A single query on the simple protocol is answered here with the same steps (hooks,
+//! then DataFusion on the statement's text) so that its rows go through [`crate::encode`]; a
+//! repeated constant statement runs its kept plan ([`crate::constant_plans`]). The extended
+//! protocol's results are encoded by arrow-pg (its parameter handling is datafusion-postgres's
+//! own).
 
 use std::future::Future;
 use std::pin::Pin;
