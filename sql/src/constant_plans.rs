@@ -1,6 +1,6 @@
 //! Constant statements keep their physical plan for the connection.
 //!
-//! A connection pool checks its connections with `SELECT 1`, drivers ask `SELECT version()`,
+//! A connection pool checks its connections with `SELECT 1`, drivers ask `SELECT current_schema()`,
 //! and dashboards repeat such texts all day. DataFusion parses, plans and optimizes every
 //! statement anew (a few hundred microseconds, several times what PostgreSQL needs for the
 //! whole round trip). A statement that reads no table, takes no parameter and calls only
@@ -16,9 +16,10 @@
 //! - the physical plan must be made of operators that hold no per-run state (projection,
 //!   filter, limit, union, the one-row source), and each run executes a fresh copy of the
 //!   tree (`reset_plan_states`: the operators' metrics would otherwise grow with every run);
-//! - every statement that is not a query (`SET`, `RESET`, `BEGIN`, DDL, …), and any text that
-//!   calls `set_config`, forgets the connection's plans; a failed transaction takes the normal
-//!   path (which answers `25P01`).
+//! - every statement that may change a setting (anything but a query, transaction control
+//!   and `SHOW`: `SET`, `RESET`, `DISCARD`, DDL, …, also inside a text of several statements)
+//!   forgets the connection's plans; a failed transaction takes the normal path (which
+//!   answers `25P01`); a statement is kept only after it ran without error.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
@@ -41,6 +42,8 @@ use datafusion_postgres::pgwire::types::format::FormatOptions;
 const MAX_PLANS: usize = 64;
 /// Texts seen once (by hash) before one is planned for reuse.
 const MAX_SEEN: usize = 1024;
+/// Longer texts are not kept.
+const MAX_TEXT: usize = 1024;
 
 /// Physical operators that keep no state between runs but their metrics, which
 /// `reset_plan_states` gives fresh on every run (leaves here record none).
@@ -71,6 +74,9 @@ struct Known {
 /// A constant statement's plan, with the task context it runs in (the connection's settings
 /// when it was planned; any change of them drops the plan).
 pub struct Reusable {
+    /// The columns as the logical plan has them (the normal path describes them so; the
+    /// physical schema may lack their pg type markers).
+    schema: datafusion::arrow::datatypes::SchemaRef,
     plan: Arc<dyn ExecutionPlan>,
     task: Arc<TaskContext>,
 }
@@ -103,16 +109,13 @@ impl ConstantPlans {
         self.known().plans.clear();
     }
 
-    /// After the normal path ran `text` (as `sql`, after the compatibility rewrites): forgets
-    /// the plans when it was not a query, and keeps its plan when it is constant and was seen
-    /// before.
+    /// After the normal path ran the one query `text` (as `sql`, after the compatibility
+    /// rewrites) without error: keeps its plan when it is constant and was seen before. (The
+    /// caller forgets the plans after any statement that may change a setting.)
     pub async fn learn(&self, text: &str, sql: &str) {
-        if !is_read(sql) || contains_ignore_case(sql, "set_config") {
-            self.clear();
-            return;
-        }
-        // Most queries read a table; their text says so without planning.
-        if contains_ignore_case(sql, "from") {
+        // Most queries read a table; their text says so without planning. Long texts are
+        // not constant statements a pool repeats.
+        if text.len() > MAX_TEXT || contains_ignore_case(sql, "from") {
             return;
         }
         let hash = self.hasher.hash_one(text);
@@ -161,6 +164,7 @@ impl ConstantPlans {
             return None;
         }
         Some(Reusable {
+            schema: Arc::new(logical.schema().as_arrow().clone()),
             plan,
             task: Arc::new(TaskContext::from(&state)),
         })
@@ -177,12 +181,8 @@ impl Reusable {
         let api = |e| PgWireError::ApiError(Box::new(e));
         let plan = reset_plan_states(Arc::clone(&self.plan)).map_err(api)?;
         let batches = execute_stream(plan, Arc::clone(&self.task)).map_err(api)?;
-        let response = crate::encode::query_response(
-            self.plan.schema().as_ref(),
-            batches,
-            &Format::UnifiedText,
-            options,
-        )?;
+        let response =
+            crate::encode::query_response(&self.schema, batches, &Format::UnifiedText, options)?;
         Ok(vec![Response::Query(response)])
     }
 }
@@ -191,24 +191,6 @@ fn contains_ignore_case(text: &str, word: &str) -> bool {
     text.as_bytes()
         .windows(word.len())
         .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
-}
-
-/// The text starts (after blanks and comments) with a query keyword.
-fn is_read(sql: &str) -> bool {
-    let mut rest = sql.trim_start();
-    loop {
-        if let Some(after) = rest.strip_prefix("--") {
-            rest = after.split_once('\n').map_or("", |(_, r)| r).trim_start();
-        } else if let Some(after) = rest.strip_prefix("/*") {
-            rest = after.split_once("*/").map_or("", |(_, r)| r).trim_start();
-        } else {
-            break;
-        }
-    }
-    let word: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
-    ["select", "values", "with", "table"]
-        .iter()
-        .any(|k| word.eq_ignore_ascii_case(k))
 }
 
 /// No table, no extension, no command, no parameter, only immutable functions — in the plan
@@ -327,17 +309,8 @@ mod tests {
     }
 
     #[test]
-    fn reads_are_told_from_commands() {
-        assert!(is_read("SELECT 1"));
-        assert!(is_read("  -- check\n/* pool */ select 1"));
-        assert!(is_read("WITH a AS (SELECT 1) SELECT * FROM a"));
-        assert!(!is_read("SET TIME ZONE 'UTC'"));
-        assert!(!is_read("RESET ALL"));
-        assert!(!is_read("BEGIN"));
-        assert!(!is_read("selectx"));
-        assert!(contains_ignore_case(
-            "SELECT Set_Config('a', 'b', false)",
-            "set_config"
-        ));
+    fn words_are_found_in_any_case() {
+        assert!(contains_ignore_case("SELECT x FrOm t", "from"));
+        assert!(!contains_ignore_case("SELECT 1", "from"));
     }
 }

@@ -112,25 +112,22 @@ impl QueryHook for SetHook {
                     "sigfuse sends no notifications: LISTEN and NOTIFY are not supported",
                 )));
             }
-            // Savepoints (psycopg's nested `transaction()`, SQLAlchemy's `begin_nested`):
-            // sigfuse's statements change nothing a transaction could undo, so a savepoint
-            // only has to be accepted where PostgreSQL accepts it. `ROLLBACK TO SAVEPOINT` is
-            // datafusion-postgres's: it ends the transaction (pgwire keeps a failed
-            // transaction failed until it ends), so RELEASE is accepted after an error too.
+            // Savepoints (psycopg's nested `transaction()`, SQLAlchemy's `begin_nested`,
+            // pgjdbc's `setSavepoint`): sigfuse's statements change nothing a transaction
+            // could undo, so they are accepted. Also outside a transaction block, where
+            // PostgreSQL refuses them, because the status seen here can be stale: pgwire
+            // updates it only after a whole simple-query text (`BEGIN; SAVEPOINT a`), and
+            // datafusion-postgres ends the transaction on `ROLLBACK TO SAVEPOINT` (pgwire keeps
+            // a failed transaction failed until it ends). In a failed transaction, SAVEPOINT
+            // gets the transaction hook's error.
             Statement::Savepoint { .. } | Statement::ReleaseSavepoint { .. } => {
                 use datafusion_postgres::pgwire::messages::response::TransactionStatus;
-                let (tag, what) = match statement {
-                    Statement::Savepoint { .. } => ("SAVEPOINT", "SAVEPOINT"),
-                    _ => ("RELEASE", "RELEASE SAVEPOINT"),
-                };
-                return match client.transaction_status() {
-                    TransactionStatus::Idle => Some(Err(user_error(
-                        code::NO_ACTIVE_SQL_TRANSACTION,
-                        format!("{what} can only be used in transaction blocks"),
-                    ))),
-                    TransactionStatus::Error if tag == "SAVEPOINT" => None,
-                    _ => Some(Ok(Response::Execution(Tag::new(tag)))),
-                };
+                let savepoint = matches!(statement, Statement::Savepoint { .. });
+                if savepoint && client.transaction_status() == TransactionStatus::Error {
+                    return None;
+                }
+                let tag = if savepoint { "SAVEPOINT" } else { "RELEASE" };
+                return Some(Ok(Response::Execution(Tag::new(tag))));
             }
             Statement::Reset(reset) if matches!(reset.reset, Reset::ALL) => {
                 *ctx.state_ref().write().config_mut().options_mut() = (*self.initial).clone();
@@ -190,13 +187,26 @@ impl QueryHook for SetHook {
         Some(Ok(Response::Execution(Tag::new("SET"))))
     }
 
+    /// Savepoints have no plan; they are answered when executed (pgjdbc's `setSavepoint`
+    /// prepares them).
     async fn handle_extended_parse_query(
         &self,
-        _statement: &Statement,
+        statement: &Statement,
         _ctx: &SessionContext,
         _client: &(dyn ClientInfo + Send + Sync),
     ) -> Option<PgWireResult<LogicalPlan>> {
-        None
+        matches!(
+            statement,
+            Statement::Savepoint { .. } | Statement::ReleaseSavepoint { .. }
+        )
+        .then(|| {
+            Ok(LogicalPlan::EmptyRelation(
+                datafusion::logical_expr::EmptyRelation {
+                    produce_one_row: false,
+                    schema: Arc::new(datafusion::common::DFSchema::empty()),
+                },
+            ))
+        })
     }
 
     async fn handle_extended_query(
@@ -668,21 +678,31 @@ impl SimpleQueryHandler for Session {
         // One query: answered here (rows by crate::encode); anything else (several statements,
         // commands, a text that does not parse) by datafusion-postgres.
         let statements = crate::compat::PG_PARSER.parse(query).ok();
-        let responses = match statements.as_deref() {
+        match statements.as_deref() {
             Some([statement @ Statement::Query(_)]) => {
-                self.run(timeout, self.answer_query(client, statement))
-                    .await
+                let responses = self
+                    .run(timeout, self.answer_query(client, statement))
+                    .await;
+                // Kept only once it ran (the hooks let it), for its next run.
+                if responses.is_ok() {
+                    self.constants.learn(text, query).await;
+                }
+                responses
             }
             _ => {
+                if !statements
+                    .as_deref()
+                    .is_some_and(|s| s.iter().all(keeps_settings))
+                {
+                    self.constants.clear();
+                }
                 self.run(
                     timeout,
                     SimpleQueryHandler::do_query(&self.inner, client, query),
                 )
                 .await
             }
-        };
-        self.constants.learn(text, query).await;
-        responses
+        }
     }
 }
 
@@ -792,7 +812,7 @@ impl ExtendedQueryHandler for Session {
             return Ok(responses.pop().unwrap_or(Response::EmptyQuery));
         }
         // A command may change the settings constant statements were planned with.
-        if !matches!(plan, Some((Statement::Query(_), _))) || sql.contains("set_config") {
+        if !plan.as_ref().is_some_and(|(s, _)| keeps_settings(s)) {
             self.constants.clear();
         }
         let timeout = self.timeout(client);
@@ -804,6 +824,21 @@ impl ExtendedQueryHandler for Session {
         let mut responses = self.run(timeout, work).await?;
         Ok(responses.pop().unwrap_or(Response::EmptyQuery))
     }
+}
+
+/// Statements after which a connection's kept constant plans stay right: queries and
+/// transaction control, which change no setting.
+fn keeps_settings(statement: &Statement) -> bool {
+    matches!(
+        statement,
+        Statement::Query(_)
+            | Statement::StartTransaction { .. }
+            | Statement::Commit { .. }
+            | Statement::Rollback { .. }
+            | Statement::Savepoint { .. }
+            | Statement::ReleaseSavepoint { .. }
+            | Statement::ShowVariable { .. }
+    )
 }
 
 /// Statements in a text: `;`-separated pieces with anything but whitespace and comments.

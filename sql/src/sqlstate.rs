@@ -30,7 +30,6 @@ pub mod code {
     pub const INVALID_PARAMETER_VALUE: &str = "22023";
     pub const OUT_OF_MEMORY: &str = "53200";
     pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
-    pub const NO_ACTIVE_SQL_TRANSACTION: &str = "25P01";
     pub const QUERY_CANCELED: &str = "57014";
     pub const IO_ERROR: &str = "58030";
     pub const INTERNAL_ERROR: &str = "XX000";
