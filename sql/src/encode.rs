@@ -221,8 +221,8 @@ impl BatchRows {
                 Column::Other => false,
             };
             if !written {
-                let arrow_field = self.batch.schema_ref().field(i).clone();
-                encode_value(&mut self.out, array, row, &arrow_field, &self.fields[i])?;
+                let arrow_field = self.batch.schema_ref().field(i);
+                encode_value(&mut self.out, array, row, arrow_field, &self.fields[i])?;
             }
         }
         self.row += 1;
