@@ -52,7 +52,10 @@ pub static PG_PARSER: std::sync::LazyLock<
 );
 
 /// Words whose presence makes a statement worth parsing here (lowercase).
-const TRIGGERS: [&str; 16] = [
+const TRIGGERS: [&str; 19] = [
+    "pg_attrdef",
+    "pg_sequence",
+    "then (select",
     "::regtype::text",
     "_description",
     "user",
@@ -274,9 +277,111 @@ impl Rewriter {
                 }
                 Some(case)
             }
+            // `CASE WHEN (SELECT x FROM pg_… WHERE <correlated>) … THEN (SELECT …) END`:
+            // DataFusion plans a correlated scalar subquery only when it aggregates; a
+            // catalog lookup by key finds at most one row, so `max(x)` is the same value
+            // (SQLAlchemy's column collation).
+            Expr::Case { .. } => {
+                let mut case = expr.clone();
+                let mut changed = false;
+                let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(&mut case, |e| {
+                    if let Expr::Subquery(query) = e
+                        && is_catalog_lookup(query)
+                        && aggregate_lookup(query).is_some()
+                    {
+                        changed = true;
+                    }
+                    ControlFlow::<()>::Continue(())
+                });
+                changed.then_some(case)
+            }
+            // A scalar subquery reading only catalogs that are empty in sigfuse (column
+            // defaults, sequences: SQLAlchemy's `get_columns` asks for both per column, in
+            // correlated subqueries DataFusion cannot plan) is NULL, whatever it filters.
+            Expr::Subquery(query) if reads_only_empty_catalogs(query) => {
+                parse_expr("CAST(NULL AS TEXT)")
+            }
             _ => None,
         }
     }
+}
+
+/// Catalogs that hold no rows in sigfuse: no column has a default, there are no sequences.
+const EMPTY_CATALOGS: [&str; 2] = ["pg_attrdef", "pg_sequence"];
+
+/// Whether `query` is a plain `SELECT … FROM` of [`EMPTY_CATALOGS`] only (joins included).
+fn reads_only_empty_catalogs(query: &Query) -> bool {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return false;
+    };
+    let empty = |factor: &TableFactor| {
+        matches!(factor, TableFactor::Table { name, .. }
+            if last_name(name).is_some_and(|n| EMPTY_CATALOGS.contains(&n.as_str())))
+    };
+    query.with.is_none()
+        && !select.from.is_empty()
+        && select
+            .from
+            .iter()
+            .all(|t| empty(&t.relation) && t.joins.iter().all(|j| empty(&j.relation)))
+}
+
+/// Names of functions that aggregate: a select item using one is left alone.
+const AGGREGATES: [&str; 9] = [
+    "count(",
+    "max(",
+    "min(",
+    "sum(",
+    "avg(",
+    "_agg(",
+    "bool_and(",
+    "bool_or(",
+    "every(",
+];
+
+/// Whether `query` is a one-item `SELECT … FROM pg_… WHERE …` without aggregates, grouping,
+/// `DISTINCT` or limits: a lookup in the catalogs by a key.
+fn is_catalog_lookup(query: &Query) -> bool {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return false;
+    };
+    let catalog = |factor: &TableFactor| {
+        matches!(factor, TableFactor::Table { name, .. }
+            if last_name(name).is_some_and(|n| n.starts_with("pg_")))
+    };
+    let item = match select.projection.as_slice() {
+        [SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }] => e,
+        _ => return false,
+    };
+    let text = item.to_string().to_ascii_lowercase();
+    query.with.is_none()
+        && query.limit_clause.is_none()
+        && query.fetch.is_none()
+        && query.order_by.is_none()
+        && select.distinct.is_none()
+        && select.having.is_none()
+        && select.selection.is_some()
+        && matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty())
+        && !AGGREGATES.iter().any(|a| text.contains(a))
+        && !select.from.is_empty()
+        && select
+            .from
+            .iter()
+            .all(|t| catalog(&t.relation) && t.joins.iter().all(|j| catalog(&j.relation)))
+}
+
+/// The lookup's one item `x` becomes `max(x)`.
+fn aggregate_lookup(query: &mut Query) -> Option<()> {
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return None;
+    };
+    match select.projection.first_mut()? {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+            *e = parse_expr(&format!("max({e})"))?;
+        }
+        _ => return None,
+    }
+    Some(())
 }
 
 /// `generate_series(a, b)` as a select item: rows in PostgreSQL, one list in DataFusion.
@@ -538,5 +643,42 @@ mod tests {
             out.contains("CASE WHEN t.typtype = 'd' THEN CAST(NULL AS INT) ELSE NULL END"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn subqueries_of_empty_catalogs_become_null() {
+        // SQLAlchemy's get_columns: a column's default and identity options.
+        let out = rewritten(
+            "SELECT a.attname, (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid) \
+             FROM pg_catalog.pg_attrdef AS d WHERE d.adrelid = a.attrelid AND a.atthasdef) AS \"default\", \
+             (SELECT json_build_object('always', a.attidentity = 'a') FROM pg_catalog.pg_sequence \
+             WHERE a.attidentity != '') AS identity_options FROM pg_catalog.pg_attribute AS a",
+        );
+        assert!(
+            out.contains(
+                "CAST(NULL AS TEXT) AS \"default\", CAST(NULL AS TEXT) AS identity_options"
+            ),
+            "{out}"
+        );
+        // A correlated lookup in CASE aggregates, so that DataFusion can plan it.
+        let out = rewritten(
+            "SELECT CASE WHEN a.attcollation <> 0 AND (SELECT t.typcollation FROM pg_catalog.pg_type AS t \
+             WHERE t.oid = a.atttypid) <> a.attcollation THEN (SELECT json_build_object('name', c.collname) \
+             FROM pg_collation AS c WHERE c.oid = a.attcollation) END FROM pg_attribute AS a",
+        );
+        assert!(
+            out.contains(
+                "THEN (SELECT max(json_build_object('name', c.collname)) FROM pg_collation"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("(SELECT max(t.typcollation) FROM"), "{out}");
+        assert!(
+            rewrite_sql("SELECT CASE WHEN x THEN (SELECT count(*) FROM pg_class WHERE true) END")
+                .is_none()
+        );
+        // A subquery that also reads a catalog with rows is left alone.
+        let text = "SELECT (SELECT 1 FROM pg_attrdef JOIN pg_class ON true) FROM pg_sequence";
+        assert_eq!(rewrite_sql(text), None);
     }
 }

@@ -38,6 +38,7 @@ use datafusion_postgres::pgwire::types::format::date_style::DateStyle;
 use datafusion_postgres::pgwire::types::format::float_digits::ExtraFloatDigits;
 use futures::StreamExt;
 use postgres_types::{IsNull, ToSql};
+use sigfuse_udfs::json;
 
 /// The ISO `DateStyle`'s timestamp format in pgwire; the direct path writes exactly this.
 const ISO_TIMESTAMP: &str = "%Y-%m-%d %H:%M:%S%.6f";
@@ -49,7 +50,7 @@ pub fn query_response(
     format: &Format,
     options: Arc<FormatOptions>,
 ) -> PgWireResult<QueryResponse> {
-    let fields = Arc::new(arrow_schema_to_pg_fields(schema, format, Some(options))?);
+    let fields = Arc::new(pg_fields(schema, format, options)?);
     let row_fields = Arc::clone(&fields);
     let rows = batches
         .map(move |batch| {
@@ -61,6 +62,110 @@ pub fn query_response(
         })
         .flatten();
     Ok(QueryResponse::new(fields, rows))
+}
+
+/// The columns of `schema` as the client is told of them: arrow-pg's mapping, except that
+/// JSON-marked text columns are `json` / `jsonb` (arrow-pg reports them as `text`).
+pub fn pg_fields(
+    schema: &Schema,
+    format: &Format,
+    options: Arc<FormatOptions>,
+) -> PgWireResult<Vec<FieldInfo>> {
+    let mut fields = arrow_schema_to_pg_fields(schema, format, Some(options))?;
+    describe_json_columns(schema, &mut fields);
+    Ok(fields)
+}
+
+/// `fields` (of `schema`, as arrow-pg describes them) with JSON columns as `json` / `jsonb`.
+pub fn describe_json_columns(schema: &Schema, fields: &mut [FieldInfo]) {
+    if schema.fields().len() != fields.len() {
+        return;
+    }
+    for (field, info) in schema.fields().iter().zip(fields.iter_mut()) {
+        if let Some(kind) = json::Kind::of(field) {
+            *info = with_type(info, json_type(kind));
+        }
+    }
+}
+
+fn json_type(kind: json::Kind) -> Type {
+    match kind {
+        json::Kind::Json => Type::JSON,
+        json::Kind::Jsonb => Type::JSONB,
+    }
+}
+
+/// `info` described as type `datatype`.
+fn with_type(info: &FieldInfo, datatype: Type) -> FieldInfo {
+    FieldInfo::new(
+        info.name().to_string(),
+        info.table_id(),
+        info.column_id(),
+        datatype,
+        info.format(),
+    )
+    .with_format_options(Arc::clone(info.format_options()))
+}
+
+/// A response encoded by arrow-pg (the extended protocol's, several statements in one text)
+/// told of `schema`'s JSON columns: their types, and the version byte `jsonb`'s binary form
+/// starts with, which arrow-pg's text-column encoding lacks.
+pub fn with_json_columns(response: QueryResponse, schema: &Schema) -> QueryResponse {
+    let kinds: Vec<Option<json::Kind>> =
+        schema.fields().iter().map(|f| json::Kind::of(f)).collect();
+    if kinds.iter().all(Option::is_none) || kinds.len() != response.row_schema.len() {
+        return response;
+    }
+    let mut fields = response.row_schema.as_ref().clone();
+    describe_json_columns(schema, &mut fields);
+    let versioned: Vec<bool> = fields
+        .iter()
+        .map(|f| *f.datatype() == Type::JSONB && f.format() == FieldFormat::Binary)
+        .collect();
+    let QueryResponse {
+        command_tag,
+        data_rows,
+        ..
+    } = response;
+    let mut out = if versioned.iter().any(|v| *v) {
+        QueryResponse::new(
+            Arc::new(fields),
+            data_rows.map(move |row| row.map(|row| with_version_bytes(row, &versioned))),
+        )
+    } else {
+        QueryResponse::new(Arc::new(fields), data_rows)
+    };
+    out.set_command_tag(&command_tag);
+    out
+}
+
+/// `row` with the byte 1 (`jsonb`'s binary format version) before each value of the columns
+/// marked in `versioned`.
+fn with_version_bytes(row: DataRow, versioned: &[bool]) -> DataRow {
+    let data = &row.data;
+    let mut out = BytesMut::with_capacity(data.len() + versioned.len());
+    let mut at = 0;
+    for &version in versioned {
+        let Some(len) = data.get(at..at + 4) else {
+            break;
+        };
+        let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+        at += 4;
+        if len < 0 {
+            out.put_i32(-1);
+            continue;
+        }
+        let value = &data[at..at + len as usize];
+        at += len as usize;
+        if version {
+            out.put_i32(len + 1);
+            out.put_u8(1);
+        } else {
+            out.put_i32(len);
+        }
+        out.put_slice(value);
+    }
+    DataRow::new(out, row.field_count)
 }
 
 /// How one column is written.
@@ -80,18 +185,34 @@ enum Column {
         unit: TimeUnit,
         zone: Option<Tz>,
     },
+    /// JSON text, in either format; `jsonb`'s binary form starts with a version byte.
+    Json {
+        array: ArrayRef,
+        versioned: bool,
+    },
     /// arrow-pg's encoder, value by value.
     Other,
 }
 
 impl Column {
     fn new(array: &ArrayRef, field: &FieldInfo) -> Self {
+        let ty = field.datatype();
+        if (*ty == Type::JSON || *ty == Type::JSONB)
+            && matches!(
+                array.data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            )
+        {
+            return Self::Json {
+                array: Arc::clone(array),
+                versioned: *ty == Type::JSONB && field.format() == FieldFormat::Binary,
+            };
+        }
         if field.format() != FieldFormat::Text {
             return Self::Other;
         }
         let options = field.format_options();
         let digits = || ExtraFloatDigits(options.extra_float_digits);
-        let ty = field.datatype();
         match array.data_type() {
             DataType::Boolean if *ty == Type::BOOL => Self::Bool(array.as_boolean().clone()),
             DataType::Int16 if *ty == Type::INT2 => Self::Int16(array.as_primitive().clone()),
@@ -218,6 +339,15 @@ impl BatchRows {
                 Column::Timestamp { values, unit, zone } => {
                     self.out.timestamp(values.value(row), *unit, zone.as_ref())
                 }
+                Column::Json { array, versioned } => {
+                    let text = match array.data_type() {
+                        DataType::Utf8 => array.as_string::<i32>().value(row),
+                        DataType::LargeUtf8 => array.as_string::<i64>().value(row),
+                        _ => array.as_string_view().value(row),
+                    };
+                    self.out.json(text.as_bytes(), *versioned);
+                    true
+                }
                 Column::Other => false,
             };
             if !written {
@@ -254,6 +384,18 @@ impl Row {
         self.buf.put_i32(value.len() as i32);
         self.buf.put_slice(value);
         self.fields += 1;
+    }
+
+    /// JSON text, after `jsonb`'s binary version byte when `versioned`.
+    fn json(&mut self, text: &[u8], versioned: bool) {
+        if versioned {
+            self.buf.put_i32(text.len() as i32 + 1);
+            self.buf.put_u8(1);
+            self.buf.put_slice(text);
+            self.fields += 1;
+        } else {
+            self.bytes(text);
+        }
     }
 
     fn int(&mut self, value: i64) -> bool {

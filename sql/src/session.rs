@@ -822,7 +822,12 @@ impl ExtendedQueryHandler for Session {
                 .map(|r| vec![r])
         };
         let mut responses = self.run(timeout, work).await?;
-        Ok(responses.pop().unwrap_or(Response::EmptyQuery))
+        Ok(match (responses.pop(), plan) {
+            (Some(Response::Query(rows)), Some((_, plan))) => Response::Query(
+                crate::encode::with_json_columns(rows, plan.schema().as_arrow()),
+            ),
+            (response, _) => response.unwrap_or(Response::EmptyQuery),
+        })
     }
 }
 
@@ -940,7 +945,12 @@ impl QueryParser for GuardedParser {
         stmt: &Self::Statement,
         column_format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
-        self.inner.get_result_schema(stmt, column_format)
+        // JSON columns are described as `json` / `jsonb`, as their rows will be sent.
+        let mut fields = self.inner.get_result_schema(stmt, column_format)?;
+        if let Some((_, plan)) = &stmt.1 {
+            crate::encode::describe_json_columns(plan.schema().as_arrow(), &mut fields);
+        }
+        Ok(fields)
     }
 }
 

@@ -28,6 +28,7 @@ pub mod code {
     pub const NUMERIC_OUT_OF_RANGE: &str = "22003";
     pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
     pub const INVALID_PARAMETER_VALUE: &str = "22023";
+    pub const NULL_VALUE_NOT_ALLOWED: &str = "22004";
     pub const OUT_OF_MEMORY: &str = "53200";
     pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
     pub const QUERY_CANCELED: &str = "57014";
@@ -136,6 +137,8 @@ fn plan_code(message: &str) -> &'static str {
         DATATYPE_MISMATCH
     } else if m.contains("unsupported") || m.contains("not supported") {
         FEATURE_NOT_SUPPORTED
+    } else if m.contains("must have even number of elements") {
+        INVALID_PARAMETER_VALUE
     } else {
         SYNTAX_OR_ACCESS_RULE
     }
@@ -148,8 +151,16 @@ fn execution_code(message: &str) -> &'static str {
         DIVISION_BY_ZERO
     } else if m.contains("overflow") {
         NUMERIC_OUT_OF_RANGE
-    } else if m.contains("cannot cast") || m.contains("cast error") || m.contains("parse error") {
+    } else if m.contains("cannot cast")
+        || m.contains("cast error")
+        || m.contains("parse error")
+        || m.contains("invalid input syntax")
+    {
         INVALID_TEXT_REPRESENTATION
+    } else if m.contains("invalid parameter value") {
+        INVALID_PARAMETER_VALUE
+    } else if m.contains("must not be null") {
+        NULL_VALUE_NOT_ALLOWED
     } else {
         DATA_EXCEPTION
     }
@@ -237,6 +248,10 @@ mod tests {
     #[tokio::test]
     async fn each_error_class_has_its_sqlstate() {
         let ctx = SessionContext::new();
+        for f in sigfuse_udfs::json::functions() {
+            ctx.register_udf(f.as_ref().clone());
+        }
+        sigfuse_udfs::json::install(&ctx, None);
         ctx.sql("CREATE TABLE t (a INT, s VARCHAR) AS VALUES (1, 'x')")
             .await
             .unwrap();
@@ -254,6 +269,19 @@ mod tests {
                 code::INVALID_TEXT_REPRESENTATION,
             ),
             ("SELECT 1 / 0", code::DIVISION_BY_ZERO),
+            ("SELECT '{x'::jsonb", code::INVALID_TEXT_REPRESENTATION),
+            (
+                "SELECT json_array_length('{}')",
+                code::INVALID_PARAMETER_VALUE,
+            ),
+            (
+                "SELECT json_build_object(NULL, 1)",
+                code::NULL_VALUE_NOT_ALLOWED,
+            ),
+            (
+                "SELECT json_build_object('a')",
+                code::INVALID_PARAMETER_VALUE,
+            ),
             ("SET datafusion.no_such_option = 1", code::UNDEFINED_OBJECT),
         ];
         for (sql, expected) in cases {

@@ -1034,3 +1034,68 @@ async fn catalog_queries_of_tools_answer_like_postgres() {
     let e = client.batch_execute("LISTEN alerts").await.unwrap_err();
     assert_eq!(code_of(&e), "0A000", "{e}");
 }
+
+/// A result value's bytes as sent, whatever its type.
+struct Raw(Vec<u8>);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Raw {
+    fn from_sql(
+        _: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(raw.to_vec()))
+    }
+
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn json_and_jsonb_arrive_as_postgres_sends_them() {
+    use tokio_postgres::types::Type;
+    let server = start(ServeOptions::default(), None).await;
+    let client = connect(server.addr).await;
+    let sql = r#"SELECT '{"b": 1, "a": [1, 2]}'::json AS j, '{"b": 1, "a": [1,2]}'::jsonb AS b,
+                        json_build_object('service', service) AS o,
+                        json_build_object('service', service) ->> 'service' AS s
+                 FROM logs LIMIT 1"#;
+    // Extended protocol, binary results: typed json / jsonb; jsonb's binary form starts with
+    // its version byte 1, json's is the text.
+    let row = client.query_one(sql, &[]).await.unwrap();
+    let types: Vec<&Type> = row.columns().iter().map(|c| c.type_()).collect();
+    assert_eq!(types, [&Type::JSON, &Type::JSONB, &Type::JSON, &Type::TEXT]);
+    assert_eq!(row.get::<_, Raw>(0).0, br#"{"b": 1, "a": [1, 2]}"#);
+    assert_eq!(row.get::<_, Raw>(1).0, b"\x01{\"a\": [1, 2], \"b\": 1}");
+    let service: String = row.get(3);
+    assert_eq!(
+        row.get::<_, Raw>(2).0,
+        format!(r#"{{"service" : "{service}"}}"#).into_bytes()
+    );
+    // Described before execution as they are sent.
+    let statement = client.prepare(sql).await.unwrap();
+    let described: Vec<&Type> = statement.columns().iter().map(|c| c.type_()).collect();
+    assert_eq!(
+        described,
+        [&Type::JSON, &Type::JSONB, &Type::JSON, &Type::TEXT]
+    );
+    // Simple protocol: text.
+    let text = first_value(
+        &client
+            .simple_query(r#"SELECT '{"b": 1, "a": 2}'::jsonb -> 'a', '{"x":1}'::jsonb"#)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(text, r#"2 {"x": 1}"#);
+    // Bad JSON is 22P02 and the connection goes on.
+    let e = client
+        .query("SELECT '{oops'::jsonb", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "22P02", "{}", message_of(&e));
+    let row = client
+        .query_one("SELECT json_typeof($1::text::json)", &[&"[1]"])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "array");
+}

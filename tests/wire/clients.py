@@ -59,8 +59,21 @@ def check_psycopg3():
                 assert bytes(r[2]) == b"abc", r
                 assert r[3] == datetime.date(2024, 6, 3), r
                 assert r[4] == ["a", "b"] and r[5] == [1, 2], r
+        # json and jsonb, decoded by the driver into Python values (text and binary).
+        for binary in (False, True):
+            with conn.cursor(binary=binary) as cur:
+                cur.execute(
+                    "SELECT '{\"b\": [1, 2], \"a\": null}'::json, '{\"b\": 1, \"a\": \"x\"}'::jsonb, "
+                    "json_build_object('service', service, 'n', 3), attributes ->> 'missing' "
+                    "FROM logs LIMIT 1"
+                )
+                r = cur.fetchone()
+                assert r[0] == {"b": [1, 2], "a": None}, r
+                assert r[1] == {"a": "x", "b": 1}, r
+                assert r[2]["n"] == 3 and isinstance(r[2]["service"], str), r
+                assert r[3] is None, r
         ok("psycopg 3: version, parameters, binary types, timestamptz, float4[], interval, "
-           "numeric, bytea, date, text[], int8[] (text and binary)")
+           "numeric, bytea, date, text[], int8[], json, jsonb (text and binary)")
         # Errors carry SQLSTATE and the connection stays usable.
         try:
             conn.execute("SELECT * FROM no_such_table")
@@ -96,6 +109,8 @@ def check_psycopg2():
         assert e.pgcode == "42601"
     cur.execute("SELECT 2")
     assert cur.fetchone()[0] == 2
+    cur.execute("SELECT jsonb_build_object('k', %s) -> 'k', '[1, 2]'::json", (7,))
+    assert cur.fetchone() == (7, [1, 2])
     conn.close()
     conn = psycopg2.connect(DSN)
     cur = conn.cursor(name="c2")
@@ -103,7 +118,7 @@ def check_psycopg2():
     cur.execute("SELECT service FROM logs LIMIT 120")
     assert len(list(cur)) == 120
     conn.close()
-    ok("psycopg2: version, parameters, SQLSTATE 42601, named cursor")
+    ok("psycopg2: version, parameters, SQLSTATE 42601, jsonb and json, named cursor")
 
 
 async def check_asyncpg_async():
@@ -115,6 +130,9 @@ async def check_asyncpg_async():
     # Array results make asyncpg run its type-introspection query (sql/src/compat.rs).
     row = await conn.fetchrow("SELECT make_array(1.5::real, 2.5::real) AS v, make_array('a', 'b') AS t")
     assert list(row["v"]) == [1.5, 2.5] and list(row["t"]) == ["a", "b"], row
+    # jsonb arrives in binary with its version byte; asyncpg returns the JSON text.
+    row = await conn.fetchrow('SELECT \'{"b": 1, "a": [true]}\'::jsonb AS b, json_build_array(1, $1::text) AS j', "x")
+    assert row["b"] == '{"a": [true], "b": 1}' and row["j"] == '[1, "x"]', row
     # A pooled connection's reset, as asyncpg sends it when a pool takes a connection back.
     await conn.reset()
     ts = await conn.fetchval("SELECT min(ts) FROM logs")
@@ -130,7 +148,8 @@ async def check_asyncpg_async():
 
 def check_asyncpg():
     asyncio.run(check_asyncpg_async())
-    ok("asyncpg: parameters, timestamptz, float4[] and text[] results, reset, SQLSTATE 42883")
+    ok("asyncpg: parameters, timestamptz, float4[] and text[] results, jsonb, json, reset, "
+       "SQLSTATE 42883")
 
 
 def check_sqlalchemy_pandas():
@@ -143,8 +162,14 @@ def check_sqlalchemy_pandas():
     tables = set(insp.get_table_names())
     assert {"logs", "spans", "metrics", "events"} <= tables, tables
     assert insp.has_table("spans")
-    # Not yet: get_columns() sends json_build_object and correlated subqueries (NOTES.md).
-    ok("SQLAlchemy inspector: schemas, tables, has_table")
+    columns = {c["name"]: c for c in insp.get_columns("logs")}
+    assert str(columns["body"]["type"]) == "TEXT" and columns["body"]["default"] is None, columns
+    assert columns["ts"]["type"].timezone, columns["ts"]
+    assert insp.get_pk_constraint("logs")["constrained_columns"] == []
+    meta = sqlalchemy.MetaData()
+    meta.reflect(engine, only=["spans"])
+    assert "duration_ns" in meta.tables["spans"].c, meta.tables["spans"].c
+    ok("SQLAlchemy inspector: schemas, tables, has_table, get_columns, get_pk_constraint, reflect")
     frame = pandas.read_sql(
         "SELECT service, count(*) AS n FROM spans GROUP BY service ORDER BY n DESC", engine
     )

@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`time`] | time-window functions: `time_bucket` (its kernel, `time::bucket`, is shared with gap filling and `signal_windows`) |
 //! | [`logs`] | log functions: `log_template`, `log_template_id`, `log_params`, `log_patterns` (sharing [`logs::LogParser`]) and `embed_text` |
+//! | [`json`] | PostgreSQL's `json`/`jsonb`: the types and casts, `->`, `->>`, `#>`, `#>>`, and `to_json`, `json_build_object`, `json_build_array`, `json_extract_path(_text)`, `json_typeof`, `json_array_length` with their `jsonb_` twins |
 //! | [`detect`] | detection with a baseline model: `anomaly_score`, `modality_weights`, and the table functions `detect_anomalies`, `root_cause` (sharing [`detect::Detectors`]) |
 //! | [`settings`] | the `sigfuse.*` session settings ([`settings::SigfuseOptions`]) |
 //! | [`handles`] | the model handles the engine gives functions ([`ModelHandles`]: text encoders, log parser) |
@@ -19,8 +20,9 @@
 //! live in `sigfuse-engine`.
 //!
 //! [`register_all`] also registers datafusion-functions-json (`json_get_str(attributes, 'k')`,
-//! `json_get_int`, `json_contains`, the `->`/`->>` operators, …), which the `attributes` column
-//! of every signal table is meant to be queried with (DESIGN.md).
+//! `json_get_int`, `json_contains`, …), which the `attributes` column
+//! of every signal table is meant to be queried with (DESIGN.md); its `->`/`->>` operators are
+//! replaced by PostgreSQL's ([`json::JsonOperators`]), its `?` stays.
 
 use std::sync::Arc;
 
@@ -32,6 +34,7 @@ use datafusion::prelude::SessionContext;
 pub mod detect;
 pub mod docs;
 pub mod handles;
+pub mod json;
 pub mod logs;
 pub mod settings;
 pub mod time;
@@ -44,6 +47,7 @@ pub fn scalar_functions(models: &ModelHandles) -> Vec<Arc<ScalarUDF>> {
     let mut functions = time::functions();
     functions.extend(logs::functions(models));
     functions.extend(detect::functions(models));
+    functions.extend(json::functions());
     functions
 }
 
@@ -79,6 +83,8 @@ pub fn table_functions(
 /// carry [`settings::SigfuseOptions`] (the engine adds it), or `SET sigfuse.…` is refused.
 pub fn register_all(ctx: &mut SessionContext, models: &ModelHandles) -> Result<()> {
     datafusion_functions_json::register_all(ctx)?;
+    // After datafusion-functions-json, so that PostgreSQL's `->` (JSON, not a union) wins.
+    json::install(ctx, None);
     // Bound to the session's settings as they are now (a later SET rebinds them).
     let options = ctx.state().config_options().as_ref().clone();
     for f in scalar_functions(models) {

@@ -17,6 +17,7 @@ use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf}
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::prelude::SessionContext;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
+use datafusion_postgres::datafusion_pg_catalog::pg_catalog::oid_type_planner::PgOidTypePlanner;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
 
 /// The PostgreSQL version sigfuse speaks as: clients pick features by it.
@@ -49,6 +50,9 @@ pub fn install(ctx: &SessionContext) -> Result<SessionContext> {
         .default_catalog
         .clone();
     setup_pg_catalog(ctx, &catalog_name, EmptyContextProvider).map_err(|e| *e)?;
+    // datafusion-pg-catalog replaced the session's type planner with its oid one: `json` and
+    // `jsonb` are planned ahead of it again.
+    sigfuse_udfs::json::install(ctx, Some(Arc::new(PgOidTypePlanner)));
     let catalog = ctx
         .catalog(&catalog_name)
         .ok_or_else(|| DataFusionError::Configuration(format!("no catalog {catalog_name}")))?;
@@ -141,8 +145,11 @@ fn psql_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
                     .collect::<StringArray>(),
             )
         }),
-        // Every function and type sigfuse has is on the search path.
+        // Every function, type and collation sigfuse has is on the search path.
         oid_to("pg_function_is_visible", DataType::Boolean, |a| {
+            Arc::new(BooleanArray::from(vec![true; a.len()]))
+        }),
+        oid_to("pg_collation_is_visible", DataType::Boolean, |a| {
             Arc::new(BooleanArray::from(vec![true; a.len()]))
         }),
         oid_to("pg_type_is_visible", DataType::Boolean, |a| {
