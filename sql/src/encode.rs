@@ -50,10 +50,17 @@ pub fn query_response(
     format: &Format,
     options: Arc<FormatOptions>,
 ) -> PgWireResult<QueryResponse> {
+    let zone = Tz::from_str(&options.time_zone)
+        .ok()
+        .map(|_| options.time_zone.clone());
     let fields = Arc::new(pg_fields(schema, format, options)?);
     let row_fields = Arc::clone(&fields);
     let rows = batches
         .map(move |batch| {
+            let batch = match (batch, &zone) {
+                (Ok(batch), Some(zone)) => in_zone(batch, zone),
+                (other, _) => other,
+            };
             let rows: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send + Sync> = match batch {
                 Ok(batch) => Box::new(BatchRows::new(Arc::clone(&row_fields), batch)),
                 Err(e) => Box::new(std::iter::once(Err(PgWireError::ApiError(Box::new(e))))),
@@ -62,6 +69,41 @@ pub fn query_response(
         })
         .flatten();
     Ok(QueryResponse::new(fields, rows))
+}
+
+/// `batch` with its `timestamptz` columns shown in `zone` (the session's `TimeZone`), as
+/// PostgreSQL shows them; the instants are unchanged (only the column's zone is).
+fn in_zone(batch: RecordBatch, zone: &str) -> datafusion::common::Result<RecordBatch> {
+    let retimed = |t: &DataType| match t {
+        DataType::Timestamp(unit, Some(z)) if z.as_ref() != zone => {
+            Some(DataType::Timestamp(*unit, Some(zone.into())))
+        }
+        _ => None,
+    };
+    let schema = batch.schema();
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| retimed(f.data_type()).is_some())
+    {
+        return Ok(batch);
+    }
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    let mut columns = Vec::with_capacity(fields.capacity());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        match retimed(field.data_type()) {
+            Some(t) => {
+                columns.push(datafusion::arrow::compute::cast(column, &t)?);
+                fields.push(field.as_ref().clone().with_data_type(t));
+            }
+            None => {
+                columns.push(Arc::clone(column));
+                fields.push(field.as_ref().clone());
+            }
+        }
+    }
+    let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 /// The columns of `schema` as the client is told of them: arrow-pg's mapping, except that

@@ -29,7 +29,7 @@ use datafusion_postgres::pgwire::api::results::Tag;
 use datafusion_postgres::pgwire::api::results::{
     DescribePortalResponse, FieldInfo, Response, SendableRowStream,
 };
-use datafusion_postgres::pgwire::api::stmt::QueryParser;
+use datafusion_postgres::pgwire::api::stmt::{QueryParser, StoredStatement};
 use datafusion_postgres::pgwire::api::store::Entry;
 use datafusion_postgres::pgwire::api::store::PortalStore;
 use datafusion_postgres::pgwire::api::{ClientInfo, ClientPortalStore, Type};
@@ -388,7 +388,16 @@ impl Session {
         let api = |e| PgWireError::ApiError(Box::new(e));
         let df = self.ctx.sql(&statement.to_string()).await.map_err(api)?;
         let schema = df.schema().as_arrow().clone();
-        let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+        let mut options = FormatOptions::from_client_metadata(client.metadata());
+        // `SET TIME ZONE` (or the start-up `TimeZone`): timestamptz values are shown in it.
+        let metadata = client.metadata();
+        if let Some(zone) = metadata
+            .get("timezone")
+            .or_else(|| metadata.get("TimeZone"))
+        {
+            options.time_zone = zone.clone();
+        }
+        let options = Arc::new(options);
         let batches = df.execute_stream().await.map_err(api)?;
         let response =
             crate::encode::query_response(&schema, batches, &Format::UnifiedText, options)?;
@@ -816,6 +825,8 @@ impl ExtendedQueryHandler for Session {
             self.constants.clear();
         }
         let timeout = self.timeout(client);
+        let as_text = json_parameters_as_text(portal);
+        let portal = as_text.as_ref().unwrap_or(portal);
         let work = async {
             ExtendedQueryHandler::do_query(&self.inner, client, portal, max_rows)
                 .await
@@ -829,6 +840,54 @@ impl ExtendedQueryHandler for Session {
             (response, _) => response.unwrap_or(Response::EmptyQuery),
         })
     }
+}
+
+/// `portal` with its `json` / `jsonb` parameters declared as `text` (pgwire cannot decode them
+/// into a string, and sigfuse's JSON is text); a binary `jsonb` value loses its leading version
+/// byte. `None` when it has no such parameter.
+fn json_parameters_as_text(portal: &Portal<DfStatement>) -> Option<Portal<DfStatement>> {
+    let types = &portal.statement.parameter_types;
+    let is_json = |t: &Option<Type>| matches!(t, Some(t) if *t == Type::JSON || *t == Type::JSONB);
+    if !types.iter().any(is_json) {
+        return None;
+    }
+    let parameters = portal
+        .parameters
+        .iter()
+        .enumerate()
+        .map(|(i, value)| match (types.get(i), value) {
+            (Some(Some(t)), Some(bytes))
+                if *t == Type::JSONB
+                    && portal.parameter_format.is_binary(i)
+                    && bytes.first() == Some(&1) =>
+            {
+                Some(bytes.slice(1..))
+            }
+            _ => value.clone(),
+        })
+        .collect();
+    let parameter_types = types
+        .iter()
+        .map(|t| {
+            if is_json(t) {
+                Some(Type::TEXT)
+            } else {
+                t.clone()
+            }
+        })
+        .collect();
+    let mut converted = Portal::default();
+    converted.name = portal.name.clone();
+    converted.statement = Arc::new(StoredStatement::new(
+        portal.statement.id.clone(),
+        portal.statement.statement.clone(),
+        parameter_types,
+    ));
+    converted.parameter_format = portal.parameter_format.clone();
+    converted.parameters = parameters;
+    converted.result_column_format = portal.result_column_format.clone();
+    converted.state = Arc::clone(&portal.state);
+    Some(converted)
 }
 
 /// Statements after which a connection's kept constant plans stay right: queries and

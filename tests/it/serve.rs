@@ -1099,3 +1099,27 @@ async fn json_and_jsonb_arrive_as_postgres_sends_them() {
         .unwrap();
     assert_eq!(row.get::<_, String>(0), "array");
 }
+
+#[tokio::test]
+async fn timestamptz_is_shown_in_the_session_time_zone() {
+    let server = start(ServeOptions::default(), None).await;
+    let a = connect(server.addr).await;
+    let b = connect(server.addr).await;
+    let sql = "SELECT arrow_cast(TIMESTAMP '2024-06-03 12:00:00', 'Timestamp(Microsecond, Some(\"UTC\"))')";
+    assert_eq!(
+        first_value(&a.simple_query(sql).await.unwrap()),
+        "2024-06-03 12:00:00.000000+00"
+    );
+    a.batch_execute("SET TIME ZONE 'Europe/Berlin'")
+        .await
+        .unwrap();
+    // Summer time in Berlin; the other session keeps its zone.
+    assert_eq!(
+        first_value(&a.simple_query(sql).await.unwrap()),
+        "2024-06-03 14:00:00.000000+02"
+    );
+    assert_eq!(
+        first_value(&b.simple_query(sql).await.unwrap()),
+        "2024-06-03 12:00:00.000000+00"
+    );
+}

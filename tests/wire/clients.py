@@ -72,8 +72,14 @@ def check_psycopg3():
                 assert r[1] == {"a": "x", "b": 1}, r
                 assert r[2]["n"] == 3 and isinstance(r[2]["service"], str), r
                 assert r[3] is None, r
+                # JSON parameters, sent typed as json / jsonb (binary jsonb: version byte).
+                from psycopg.types.json import Json, Jsonb
+
+                cur.execute("SELECT %s::jsonb -> 'a', %s::json ->> 'b'",
+                            (Jsonb({"a": [1]}), Json({"b": "x"})))
+                assert cur.fetchone() == ([1], "x")
         ok("psycopg 3: version, parameters, binary types, timestamptz, float4[], interval, "
-           "numeric, bytea, date, text[], int8[], json, jsonb (text and binary)")
+           "numeric, bytea, date, text[], int8[], json, jsonb, json parameters (text and binary)")
         # Errors carry SQLSTATE and the connection stays usable.
         try:
             conn.execute("SELECT * FROM no_such_table")
