@@ -36,7 +36,6 @@ use datafusion_postgres::pgwire::api::ClientInfo;
 use datafusion_postgres::pgwire::api::portal::Format;
 use datafusion_postgres::pgwire::api::results::Response;
 use datafusion_postgres::pgwire::error::{PgWireError, PgWireResult};
-use datafusion_postgres::pgwire::types::format::FormatOptions;
 
 /// Plans kept per connection; the oldest are not tracked, the whole set is dropped when full.
 const MAX_PLANS: usize = 64;
@@ -79,6 +78,8 @@ pub struct Reusable {
     schema: datafusion::arrow::datatypes::SchemaRef,
     plan: Arc<dyn ExecutionPlan>,
     task: Arc<TaskContext>,
+    /// PostgreSQL's names of the columns ([`crate::column_names`]).
+    names: Option<Vec<Option<String>>>,
 }
 
 impl ConstantPlans {
@@ -164,6 +165,7 @@ impl ConstantPlans {
             return None;
         }
         Some(Reusable {
+            names: crate::column_names::of_statement(statement),
             schema: Arc::new(logical.schema().as_arrow().clone()),
             plan,
             task: Arc::new(TaskContext::from(&state)),
@@ -175,14 +177,17 @@ impl Reusable {
     /// Runs the plan again and answers as datafusion-postgres does (text format, the client's
     /// date and time formats).
     pub fn respond(&self, client: &impl ClientInfo) -> PgWireResult<Vec<Response>> {
-        let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+        let options = Arc::new(crate::encode::format_options(client.metadata()));
         // A run adds its metrics to the operators it runs: a fresh copy of the tree (the
         // operators are rebuilt, the expressions shared) keeps the kept plan from growing.
         let api = |e| PgWireError::ApiError(Box::new(e));
         let plan = reset_plan_states(Arc::clone(&self.plan)).map_err(api)?;
         let batches = execute_stream(plan, Arc::clone(&self.task)).map_err(api)?;
-        let response =
+        let mut response =
             crate::encode::query_response(&self.schema, batches, &Format::UnifiedText, options)?;
+        if let Some(names) = &self.names {
+            crate::column_names::rename(&mut response, names);
+        }
         Ok(vec![Response::Query(response)])
     }
 }

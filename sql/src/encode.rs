@@ -71,6 +71,20 @@ pub fn query_response(
     Ok(QueryResponse::new(fields, rows))
 }
 
+/// How a session's results are written: pgwire's options from the client's settings, and the
+/// time zone `SET TIME ZONE` (or the start-up `TimeZone`) chose, in which timestamptz values are
+/// shown.
+pub fn format_options(metadata: &std::collections::HashMap<String, String>) -> FormatOptions {
+    let mut options = FormatOptions::from_client_metadata(metadata);
+    if let Some(zone) = metadata
+        .get("timezone")
+        .or_else(|| metadata.get("TimeZone"))
+    {
+        options.time_zone = zone.clone();
+    }
+    options
+}
+
 /// `batch` with its `timestamptz` columns shown in `zone` (the session's `TimeZone`), as
 /// PostgreSQL shows them; the instants are unchanged (only the column's zone is).
 fn in_zone(batch: RecordBatch, zone: &str) -> datafusion::common::Result<RecordBatch> {

@@ -18,6 +18,7 @@
 //! | [`show`] | `SHOW datafusion.…` / `SHOW ALL` from the session's own settings |
 //! | [`catalog`] | `pg_catalog` (array columns as arrays, `pg_locks`, PostgreSQL's `information_schema.columns`), `version()`, start-up functions, per-connection `pg_backend_pid()` |
 //! | [`constant_plans`] | a connection's repeated constant statements (`SELECT 1`) run their kept physical plan |
+//! | [`column_names`] | result columns named as PostgreSQL names unaliased select items (`count`, `?column?`) |
 //! | [`encode`] | result rows as `DataRow`s: arrow-pg's bytes, written directly for common text columns |
 //! | [`compat`] | PostgreSQL SQL that tools send and DataFusion refuses, rewritten (`(row).field`, `::regproc`, `_pg_expandarray`, `'t'` as a boolean) |
 //! | [`sqlstate`] | the one error → SQLSTATE mapping, applied to everything sent to a client |
@@ -27,6 +28,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod column_names;
 pub mod compat;
 pub mod constant_plans;
 pub mod encode;

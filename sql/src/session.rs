@@ -38,7 +38,6 @@ use datafusion_postgres::pgwire::error::{PgWireError, PgWireResult};
 use datafusion_postgres::pgwire::messages::PgWireBackendMessage;
 use datafusion_postgres::pgwire::messages::data::DataRow;
 use datafusion_postgres::pgwire::messages::extendedquery::Execute;
-use datafusion_postgres::pgwire::types::format::FormatOptions;
 use datafusion_postgres::{DfSessionService, Parser};
 use futures::{Sink, Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
@@ -388,19 +387,13 @@ impl Session {
         let api = |e| PgWireError::ApiError(Box::new(e));
         let df = self.ctx.sql(&statement.to_string()).await.map_err(api)?;
         let schema = df.schema().as_arrow().clone();
-        let mut options = FormatOptions::from_client_metadata(client.metadata());
-        // `SET TIME ZONE` (or the start-up `TimeZone`): timestamptz values are shown in it.
-        let metadata = client.metadata();
-        if let Some(zone) = metadata
-            .get("timezone")
-            .or_else(|| metadata.get("TimeZone"))
-        {
-            options.time_zone = zone.clone();
-        }
-        let options = Arc::new(options);
+        let options = Arc::new(crate::encode::format_options(client.metadata()));
         let batches = df.execute_stream().await.map_err(api)?;
-        let response =
+        let mut response =
             crate::encode::query_response(&schema, batches, &Format::UnifiedText, options)?;
+        if let Some(names) = crate::column_names::of_statement(statement) {
+            crate::column_names::rename(&mut response, &names);
+        }
         Ok(vec![Response::Query(response)])
     }
 
@@ -834,9 +827,13 @@ impl ExtendedQueryHandler for Session {
         };
         let mut responses = self.run(timeout, work).await?;
         Ok(match (responses.pop(), plan) {
-            (Some(Response::Query(rows)), Some((_, plan))) => Response::Query(
-                crate::encode::with_json_columns(rows, plan.schema().as_arrow()),
-            ),
+            (Some(Response::Query(rows)), Some((statement, plan))) => {
+                let mut rows = crate::encode::with_json_columns(rows, plan.schema().as_arrow());
+                if let Some(names) = crate::column_names::of_statement(statement) {
+                    crate::column_names::rename(&mut rows, &names);
+                }
+                Response::Query(rows)
+            }
             (response, _) => response.unwrap_or(Response::EmptyQuery),
         })
     }
@@ -1004,10 +1001,14 @@ impl QueryParser for GuardedParser {
         stmt: &Self::Statement,
         column_format: Option<&Format>,
     ) -> PgWireResult<Vec<FieldInfo>> {
-        // JSON columns are described as `json` / `jsonb`, as their rows will be sent.
+        // JSON columns are described as `json` / `jsonb`, and columns named, as their rows
+        // will be sent.
         let mut fields = self.inner.get_result_schema(stmt, column_format)?;
-        if let Some((_, plan)) = &stmt.1 {
+        if let Some((statement, plan)) = &stmt.1 {
             crate::encode::describe_json_columns(plan.schema().as_arrow(), &mut fields);
+            if let Some(names) = crate::column_names::of_statement(statement) {
+                crate::column_names::rename_fields(&mut fields, &names);
+            }
         }
         Ok(fields)
     }

@@ -1123,3 +1123,29 @@ async fn timestamptz_is_shown_in_the_session_time_zone() {
         "2024-06-03 12:00:00.000000+00"
     );
 }
+
+#[tokio::test]
+async fn columns_are_named_like_postgres() {
+    let server = start(ServeOptions::default(), None).await;
+    let client = connect(server.addr).await;
+    let sql =
+        "SELECT 1, count(*), min(ts), '{}'::jsonb, service, 2 AS two FROM logs GROUP BY service";
+    let want = ["?column?", "count", "min", "jsonb", "service", "two"];
+    // Extended protocol: described and sent so.
+    let statement = client.prepare(sql).await.unwrap();
+    let names: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, want);
+    // Simple protocol, also for a constant statement's kept plan (the second run).
+    for text in [sql, "SELECT 1", "SELECT 1"] {
+        let messages = client.simple_query(text).await.unwrap();
+        let columns = messages
+            .iter()
+            .find_map(|m| match m {
+                SimpleQueryMessage::RowDescription(columns) => Some(std::sync::Arc::clone(columns)),
+                _ => None,
+            })
+            .expect("a row description");
+        let names: Vec<&str> = columns.iter().map(|c| c.name()).collect();
+        assert_eq!(names, &want[..names.len()], "{text}");
+    }
+}
