@@ -451,8 +451,14 @@ mod tests {
             &ctx,
         )
         .unwrap();
-        let sql = "SELECT * FROM logs JOIN secret.keys k ON true";
-        assert!(check(&g, "narrow", &parse(sql), &ctx).is_err());
+        for sql in [
+            "SELECT * FROM logs JOIN secret.keys k ON true",
+            "DESCRIBE secret.keys",
+            "SHOW COLUMNS FROM secret.keys",
+            "EXPLAIN SELECT * FROM secret.keys",
+        ] {
+            assert!(check(&g, "narrow", &parse(sql), &ctx).is_err(), "{sql}");
+        }
     }
 
     #[test]

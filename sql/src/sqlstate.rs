@@ -30,6 +30,10 @@ pub mod code {
     pub const INVALID_PARAMETER_VALUE: &str = "22023";
     pub const NULL_VALUE_NOT_ALLOWED: &str = "22004";
     pub const OUT_OF_MEMORY: &str = "53200";
+    pub const DISK_FULL: &str = "53100";
+    pub const DUPLICATE_TABLE: &str = "42P07";
+    pub const DUPLICATE_SCHEMA: &str = "42P06";
+    pub const DUPLICATE_OBJECT: &str = "42710";
     pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
     pub const QUERY_CANCELED: &str = "57014";
     pub const IO_ERROR: &str = "58030";
@@ -75,6 +79,7 @@ pub fn sqlstate(error: &DataFusionError) -> (&'static str, String) {
         DataFusionError::ResourcesExhausted(_) => OUT_OF_MEMORY,
         DataFusionError::Execution(m) => execution_code(m),
         DataFusionError::ArrowError(e, _) => arrow_code(e),
+        DataFusionError::IoError(e) if is_disk_full(e) => DISK_FULL,
         DataFusionError::IoError(_) | DataFusionError::ObjectStore(_) => IO_ERROR,
         DataFusionError::ParquetError(_) => DATA_EXCEPTION,
         DataFusionError::Context(context, inner) => {
@@ -93,8 +98,12 @@ pub fn sqlstate(error: &DataFusionError) -> (&'static str, String) {
             }
             if let Some(inner) = e.downcast_ref::<ArrowError>() {
                 arrow_code(inner)
-            } else if e.downcast_ref::<std::io::Error>().is_some() {
-                IO_ERROR
+            } else if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                if is_disk_full(io) {
+                    DISK_FULL
+                } else {
+                    IO_ERROR
+                }
             } else {
                 INTERNAL_ERROR
             }
@@ -144,10 +153,24 @@ fn plan_code(message: &str) -> &'static str {
     }
 }
 
+/// A full disk, or spilling past `datafusion.runtime.max_temp_directory_size`.
+fn is_disk_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull
+        || e.to_string().contains("exceeded the allowable limit")
+}
+
 fn execution_code(message: &str) -> &'static str {
     use code::*;
     let m = message.to_ascii_lowercase();
-    if m.contains("divide by zero") || m.contains("division by zero") {
+    if m.ends_with("already exists") {
+        if m.starts_with("table") || m.starts_with("external table") || m.starts_with("view") {
+            DUPLICATE_TABLE
+        } else if m.starts_with("schema") {
+            DUPLICATE_SCHEMA
+        } else {
+            DUPLICATE_OBJECT
+        }
+    } else if m.contains("divide by zero") || m.contains("division by zero") {
         DIVISION_BY_ZERO
     } else if m.contains("overflow") {
         NUMERIC_OUT_OF_RANGE
@@ -283,6 +306,8 @@ mod tests {
                 code::INVALID_PARAMETER_VALUE,
             ),
             ("SET datafusion.no_such_option = 1", code::UNDEFINED_OBJECT),
+            ("CREATE TABLE t (a INT)", code::DUPLICATE_TABLE),
+            ("CREATE SCHEMA public", code::DUPLICATE_SCHEMA),
         ];
         for (sql, expected) in cases {
             let error = match ctx.sql(sql).await {
@@ -301,6 +326,14 @@ mod tests {
         let external =
             DataFusionError::External(Box::new(DataFusionError::NotImplemented("x".into())));
         assert_eq!(sqlstate(&external).0, code::FEATURE_NOT_SUPPORTED);
+        let spill = DataFusionError::IoError(std::io::Error::other(
+            "The used disk space during the spilling process has exceeded the allowable limit of 1.0 GB.",
+        ));
+        assert_eq!(sqlstate(&spill).0, code::DISK_FULL);
+        let full = DataFusionError::External(Box::new(std::io::Error::from(
+            std::io::ErrorKind::StorageFull,
+        )));
+        assert_eq!(sqlstate(&full).0, code::DISK_FULL);
         let internal = DataFusionError::Internal("invariant".into());
         assert_eq!(sqlstate(&internal).0, code::INTERNAL_ERROR);
         let arrow = DataFusionError::ArrowError(Box::new(ArrowError::DivideByZero), None);
