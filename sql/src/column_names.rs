@@ -109,6 +109,31 @@ fn type_name(data_type: &DataType) -> Option<String> {
     )
 }
 
+/// `statement` with each unaliased, non-column item of its select list aliased `?column?N`
+/// (N its position), so that DataFusion, which wants unique names, plans `SELECT 1, 1`; the
+/// client is told PostgreSQL's names ([`of_statement`] of the original). `None` when it is
+/// not a plain `SELECT`.
+pub fn aliased_apart(statement: &Statement) -> Option<Statement> {
+    let mut statement = statement.clone();
+    let Statement::Query(query) = &mut statement else {
+        return None;
+    };
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return None;
+    };
+    for (i, item) in select.projection.iter_mut().enumerate() {
+        if let SelectItem::UnnamedExpr(expr) = item
+            && !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+        {
+            *item = SelectItem::ExprWithAlias {
+                expr: expr.clone(),
+                alias: Ident::with_quote('"', format!("?column?{}", i + 1)),
+            };
+        }
+    }
+    Some(statement)
+}
+
 /// `response` with its columns renamed where `names` says (a list that does not match the
 /// columns is ignored).
 pub fn rename(response: &mut QueryResponse, names: &[Option<String>]) {

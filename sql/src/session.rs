@@ -385,7 +385,17 @@ impl Session {
             }
         }
         let api = |e| PgWireError::ApiError(Box::new(e));
-        let df = self.ctx.sql(&statement.to_string()).await.map_err(api)?;
+        let df = match self.ctx.sql(&statement.to_string()).await {
+            // `SELECT 1, 1`: PostgreSQL names both `?column?`; DataFusion wants unique names.
+            // Planned again with the items aliased apart; the names below are PostgreSQL's.
+            Err(e) if e.to_string().contains("require unique expression names") => {
+                match crate::column_names::aliased_apart(statement) {
+                    Some(aliased) => self.ctx.sql(&aliased.to_string()).await.map_err(api)?,
+                    None => return Err(api(e)),
+                }
+            }
+            other => other.map_err(api)?,
+        };
         let schema = df.schema().as_arrow().clone();
         let options = Arc::new(crate::encode::format_options(client.metadata()));
         let batches = df.execute_stream().await.map_err(api)?;

@@ -1136,7 +1136,12 @@ async fn columns_are_named_like_postgres() {
     let names: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
     assert_eq!(names, want);
     // Simple protocol, also for a constant statement's kept plan (the second run).
-    for text in [sql, "SELECT 1", "SELECT 1"] {
+    for text in [
+        sql,
+        "SELECT 1",
+        "SELECT 1",
+        "SELECT 1, count(*), count(*) FROM logs",
+    ] {
         let messages = client.simple_query(text).await.unwrap();
         let columns = messages
             .iter()
@@ -1146,6 +1151,11 @@ async fn columns_are_named_like_postgres() {
             })
             .expect("a row description");
         let names: Vec<&str> = columns.iter().map(|c| c.name()).collect();
-        assert_eq!(names, &want[..names.len()], "{text}");
+        let want: &[&str] = if text.contains("count(*), count(*)") {
+            &["?column?", "count", "count"]
+        } else {
+            &want[..names.len()]
+        };
+        assert_eq!(names, want, "{text}");
     }
 }
