@@ -4,11 +4,13 @@
 //! |---|---|
 //! | [`TextEncoder`] | the built-in [`HashedEncoder`] or a loaded [`SentenceEncoder`] |
 //! | [`TextEmbedder`] | an encoder with its bounded cache of embeddings by text ([`cache`]) |
-//! | [`template_key`] | a line with numbers, ids, addresses and paths masked ([`mask`]) |
 //! | [`bert`] | the BERT transformer stack on candle-nn |
 //! | [`sentence`] | tokenizer + BERT + mean pooling + L2 norm, loaded from [`ModelFiles`] |
 //! | [`hashed`] | the deterministic fallback encoder used when no weights are configured |
 //! | [`testing`] | a random tiny BERT folder in memory, for tests of the crates above |
+//!
+//! `embed_text` encodes a line's masked text (`crate::logparse::masked_text`, the log miner's
+//! masking), so that lines differing only in values share one cache entry.
 //!
 //! Semantics shared by every encoder: vectors have unit L2 norm; the same text gives the same
 //! vector; texts longer than the model's limit (256 tokens for all-MiniLM-L6-v2) are truncated;
@@ -17,13 +19,11 @@
 pub mod bert;
 pub mod cache;
 pub mod hashed;
-pub mod mask;
 pub mod sentence;
 pub mod testing;
 
 pub use cache::{CacheStats, DEFAULT_CACHE_ENTRIES, Embedding, TextEmbedder};
 pub use hashed::{HASHED_DIM, HashedEncoder};
-pub use mask::template_key;
 pub use sentence::{ModelFiles, SentenceEncoder};
 
 use crate::error::Result;

@@ -484,7 +484,7 @@ mod real_weights {
             assert!((norm - 1.0).abs() < 1e-5, "{norm}");
         }
         // Measured: 0.624 for the two 'refused' lines (the raw addresses and ports split into
-        // many word pieces; after template_key they are the same text), at most 0.108 between
+        // many word pieces; after masking they are the same text), at most 0.108 between
         // unrelated lines.
         let similar = cosine(&v[1], &v[2]);
         assert!(similar > 0.5, "two 'connection refused' lines: {similar}");

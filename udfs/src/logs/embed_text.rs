@@ -18,7 +18,8 @@ use datafusion::logical_expr::{
     ScalarUDFImpl, Signature, TypeSignature, TypeSignatureClass, Volatility,
 };
 use datafusion_macros::user_doc;
-use sigfuse_models::text::{TextEmbedder, template_key};
+use sigfuse_models::logparse::masked_text;
+use sigfuse_models::text::TextEmbedder;
 
 use crate::handles::TextEncoderSource;
 use crate::settings::SigfuseOptions;
@@ -297,9 +298,9 @@ fn embed(bodies: &ArrayRef, embedder: &TextEmbedder) -> Result<ArrayRef> {
         DataType::Null => vec![None; bodies.len()],
         other => return internal_err!("embed_text: body coerced to {other}, not text"),
     };
-    let keys: Vec<Option<Cow<str>>> = texts
+    let keys: Vec<Option<String>> = texts
         .iter()
-        .map(|t| t.as_deref().map(template_key))
+        .map(|t| t.as_deref().map(masked_text))
         .collect();
     let mut distinct: Vec<&str> = Vec::new();
     let mut slot_of: HashMap<&str, usize> = HashMap::new();
