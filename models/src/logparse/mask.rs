@@ -128,11 +128,10 @@ impl Masked {
 /// `line` with its variables masked as templates show them (`connection to <IP> refused`),
 /// words joined by one space: the text `embed_text` encodes, so that lines that differ only
 /// in values share one embedding (and one cache entry). The same masking as the miner's first
-/// step, with its default token limit.
-pub fn masked_text(line: &str) -> String {
-    let mut masked = Masked::default();
-    mask_line(line, super::Config::default().max_tokens, &mut masked);
-    masked.render(line)
+/// step, with its default token limit; `scratch` is reused from line to line.
+pub fn masked_text(line: &str, scratch: &mut Masked) -> String {
+    mask_line(line, super::Config::default().max_tokens, scratch);
+    scratch.render(line)
 }
 
 const LEAD: &[u8] = b"([{<\"'";

@@ -46,6 +46,6 @@ mod miner;
 mod persist;
 
 pub use hash::template_id;
-pub use mask::{Mask, masked_text};
+pub use mask::{Mask, Masked, masked_text};
 pub use miner::{Cluster, Config, Miner, Parsed, Scratch, wildcard_template};
 pub use persist::{FORMAT, KIND, Manifest, read_manifest};

@@ -18,7 +18,7 @@ use datafusion::logical_expr::{
     ScalarUDFImpl, Signature, TypeSignature, TypeSignatureClass, Volatility,
 };
 use datafusion_macros::user_doc;
-use sigfuse_models::logparse::masked_text;
+use sigfuse_models::logparse::{Masked, masked_text};
 use sigfuse_models::text::TextEmbedder;
 
 use crate::handles::TextEncoderSource;
@@ -298,9 +298,10 @@ fn embed(bodies: &ArrayRef, embedder: &TextEmbedder) -> Result<ArrayRef> {
         DataType::Null => vec![None; bodies.len()],
         other => return internal_err!("embed_text: body coerced to {other}, not text"),
     };
+    let mut scratch = Masked::default();
     let keys: Vec<Option<String>> = texts
         .iter()
-        .map(|t| t.as_deref().map(masked_text))
+        .map(|t| t.as_deref().map(|t| masked_text(t, &mut scratch)))
         .collect();
     let mut distinct: Vec<&str> = Vec::new();
     let mut slot_of: HashMap<&str, usize> = HashMap::new();
