@@ -9,13 +9,25 @@
 use std::sync::Arc;
 
 use datafusion::sql::sqlparser::ast::{
-    AccessExpr, DataType, Expr, Ident, ObjectNamePart, Query, SelectItem, SetExpr, Statement,
+    AccessExpr, DataType, Expr, Ident, ObjectNamePart, Query, SelectItem, SetExpr, Statement, Value,
 };
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
 use datafusion_postgres::pgwire::api::results::{FieldInfo, QueryResponse};
 
-/// PostgreSQL's name for each output column of `statement` where it differs in kind from
-/// DataFusion's (`None`: keep DataFusion's), or `None` when the statement's columns cannot be
-/// matched to its select list.
+/// PostgreSQL's name for each output column of the one statement in `text`, as the client
+/// wrote it (before any rewrite). `None` when the text is not one plain query whose columns
+/// can be matched to its select list.
+pub fn of_text(text: &str) -> Option<Vec<Option<String>>> {
+    let statements = Parser::parse_sql(&PostgreSqlDialect {}, text).ok()?;
+    match statements.as_slice() {
+        [statement] => of_statement(statement),
+        _ => None,
+    }
+}
+
+/// PostgreSQL's name for each output column of `statement` (`None`: an alias, which DataFusion
+/// keeps too), or `None` when the statement's columns cannot be matched to its select list.
 pub fn of_statement(statement: &Statement) -> Option<Vec<Option<String>>> {
     match statement {
         Statement::Query(query) => of_query(query),
@@ -24,6 +36,16 @@ pub fn of_statement(statement: &Statement) -> Option<Vec<Option<String>>> {
 }
 
 fn of_query(query: &Query) -> Option<Vec<Option<String>>> {
+    Some(
+        items(query)?
+            .into_iter()
+            .map(|(name, aliased)| (!aliased).then_some(name))
+            .collect(),
+    )
+}
+
+/// Each select item's name and whether it is an alias.
+fn items(query: &Query) -> Option<Vec<(String, bool)>> {
     let mut body = query.body.as_ref();
     // A set operation takes its names from its first branch.
     while let SetExpr::SetOperation { left, .. } = body {
@@ -31,17 +53,18 @@ fn of_query(query: &Query) -> Option<Vec<Option<String>>> {
     }
     let select = match body {
         SetExpr::Select(select) => select,
-        SetExpr::Query(inner) => return of_query(inner),
+        SetExpr::Query(inner) => return items(inner),
         _ => return None,
     };
     select
         .projection
         .iter()
         .map(|item| match item {
-            SelectItem::UnnamedExpr(expr) => {
-                Some(Some(figure(expr).unwrap_or_else(|| "?column?".to_string())))
-            }
-            SelectItem::ExprWithAlias { .. } => Some(None),
+            SelectItem::UnnamedExpr(expr) => Some((
+                figure(expr).unwrap_or_else(|| "?column?".to_string()),
+                false,
+            )),
+            SelectItem::ExprWithAlias { alias, .. } => Some((folded(alias), true)),
             _ => None,
         })
         .collect()
@@ -67,7 +90,13 @@ fn figure(expr: &Expr) -> Option<String> {
         Expr::Case { .. } => Some("case".into()),
         Expr::Array(_) => Some("array".into()),
         Expr::Exists { .. } => Some("exists".into()),
-        Expr::Subquery(query) => of_query(query)?.into_iter().next().flatten(),
+        Expr::Subquery(query) => items(query)?.into_iter().next().map(|(name, _)| name),
+        Expr::Ceil { .. } => Some("ceil".into()),
+        Expr::Floor { .. } => Some("floor".into()),
+        Expr::AtTimeZone { .. } => Some("timezone".into()),
+        Expr::TypedString(typed) => type_name(&typed.data_type),
+        Expr::Value(v) if matches!(v.value, Value::Boolean(_)) => Some("bool".into()),
+        Expr::Interval(_) => Some("interval".into()),
         Expr::Extract { .. } => Some("extract".into()),
         Expr::Substring { .. } => Some("substring".into()),
         Expr::Position { .. } => Some("position".into()),
@@ -166,8 +195,6 @@ pub fn rename_fields(fields: &mut [FieldInfo], names: &[Option<String>]) -> bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
 
     fn names(sql: &str) -> Option<Vec<Option<String>>> {
         let statement = Parser::parse_sql(&PostgreSqlDialect {}, sql)
@@ -200,6 +227,18 @@ mod tests {
             names("SELECT 1 AS one, service FROM logs UNION ALL SELECT 2, 'x'"),
             Some(vec![None, Some("service".into())])
         );
+        assert_eq!(
+            names(
+                "SELECT (SELECT max(y) AS m FROM t), floor(1.5), true, DATE '2024-01-01', now() AT TIME ZONE 'UTC'"
+            ),
+            some(&["m", "floor", "bool", "date", "timezone"])
+        );
+        // From the text as written, before the compatibility rewrites.
+        assert_eq!(
+            of_text("SELECT generate_series(1, 3), count(*), count(*) FROM t WHERE x IS NOT NULL"),
+            some(&["generate_series", "count", "count"])
+        );
+        assert_eq!(of_text("SELECT 1; SELECT 2"), None);
         assert_eq!(names("SELECT *, 1 FROM logs"), None);
         assert_eq!(names("SHOW ALL"), None);
     }

@@ -298,9 +298,7 @@ impl Rewriter {
             // A scalar subquery reading only catalogs that are empty in sigfuse (column
             // defaults, sequences: SQLAlchemy's `get_columns` asks for both per column, in
             // correlated subqueries DataFusion cannot plan) is NULL, whatever it filters.
-            Expr::Subquery(query) if reads_only_empty_catalogs(query) => {
-                parse_expr("CAST(NULL AS TEXT)")
-            }
+            Expr::Subquery(query) if reads_only_empty_catalogs(query) => parse_expr("NULL"),
             _ => None,
         }
     }
@@ -318,8 +316,17 @@ fn reads_only_empty_catalogs(query: &Query) -> bool {
         matches!(factor, TableFactor::Table { name, .. }
             if last_name(name).is_some_and(|n| EMPTY_CATALOGS.contains(&n.as_str())))
     };
+    // An aggregate over no rows has a value (`count(*)` is 0), and so does a grouping.
+    let text = select
+        .projection
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let text = text.to_ascii_lowercase();
     query.with.is_none()
         && !select.from.is_empty()
+        && !AGGREGATES.iter().any(|a| text.contains(a))
         && select
             .from
             .iter()
@@ -655,9 +662,7 @@ mod tests {
              WHERE a.attidentity != '') AS identity_options FROM pg_catalog.pg_attribute AS a",
         );
         assert!(
-            out.contains(
-                "CAST(NULL AS TEXT) AS \"default\", CAST(NULL AS TEXT) AS identity_options"
-            ),
+            out.contains("NULL AS \"default\", NULL AS identity_options"),
             "{out}"
         );
         // A correlated lookup in CASE aggregates, so that DataFusion can plan it.
@@ -677,6 +682,8 @@ mod tests {
             rewrite_sql("SELECT CASE WHEN x THEN (SELECT count(*) FROM pg_class WHERE true) END")
                 .is_none()
         );
+        // An aggregate over them has a value (0), left to DataFusion.
+        assert!(rewrite_sql("SELECT (SELECT count(*) FROM pg_sequence)").is_none());
         // A subquery that also reads a catalog with rows is left alone.
         let text = "SELECT (SELECT 1 FROM pg_attrdef JOIN pg_class ON true) FROM pg_sequence";
         assert_eq!(rewrite_sql(text), None);

@@ -133,7 +133,7 @@ impl ConstantPlans {
                 return;
             }
         }
-        if let Some(reusable) = self.plan(sql).await {
+        if let Some(reusable) = self.plan(text, sql).await {
             let mut known = self.known();
             if known.plans.len() >= MAX_PLANS {
                 known.plans.clear();
@@ -144,7 +144,7 @@ impl ConstantPlans {
 
     /// Plans `sql` as datafusion-postgres does (its parser, then DataFusion's on the
     /// statement's text), when it is one constant query.
-    async fn plan(&self, sql: &str) -> Option<Reusable> {
+    async fn plan(&self, text: &str, sql: &str) -> Option<Reusable> {
         let statements = crate::compat::PG_PARSER.parse(sql).ok()?;
         let [statement] = statements.as_slice() else {
             return None;
@@ -165,7 +165,7 @@ impl ConstantPlans {
             return None;
         }
         Some(Reusable {
-            names: crate::column_names::of_statement(statement),
+            names: crate::column_names::of_text(text),
             schema: Arc::new(logical.schema().as_arrow().clone()),
             plan,
             task: Arc::new(TaskContext::from(&state)),
@@ -254,7 +254,9 @@ mod tests {
     use super::*;
 
     async fn planned(ctx: &SessionContext, sql: &str) -> Option<Reusable> {
-        ConstantPlans::new(Arc::new(ctx.clone())).plan(sql).await
+        ConstantPlans::new(Arc::new(ctx.clone()))
+            .plan(sql, sql)
+            .await
     }
 
     #[tokio::test]

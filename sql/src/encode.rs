@@ -50,15 +50,14 @@ pub fn query_response(
     format: &Format,
     options: Arc<FormatOptions>,
 ) -> PgWireResult<QueryResponse> {
-    let zone = Tz::from_str(&options.time_zone)
-        .ok()
-        .map(|_| options.time_zone.clone());
+    // Decided once for the stream: which timestamptz columns are shown in another zone.
+    let rezone = Rezone::new(schema, &options.time_zone);
     let fields = Arc::new(pg_fields(schema, format, options)?);
     let row_fields = Arc::clone(&fields);
     let rows = batches
         .map(move |batch| {
-            let batch = match (batch, &zone) {
-                (Ok(batch), Some(zone)) => in_zone(batch, zone),
+            let batch = match (batch, &rezone) {
+                (Ok(batch), Some(rezone)) => rezone.apply(batch),
                 (other, _) => other,
             };
             let rows: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send + Sync> = match batch {
@@ -85,39 +84,76 @@ pub fn format_options(metadata: &std::collections::HashMap<String, String>) -> F
     options
 }
 
-/// `batch` with its `timestamptz` columns shown in `zone` (the session's `TimeZone`), as
-/// PostgreSQL shows them; the instants are unchanged (only the column's zone is).
-fn in_zone(batch: RecordBatch, zone: &str) -> datafusion::common::Result<RecordBatch> {
-    let retimed = |t: &DataType| match t {
-        DataType::Timestamp(unit, Some(z)) if z.as_ref() != zone => {
-            Some(DataType::Timestamp(*unit, Some(zone.into())))
+/// A stream's `timestamptz` columns shown in the session's `TimeZone`, as PostgreSQL shows
+/// them: the instants are unchanged, only the columns' zone (a metadata-only cast).
+struct Rezone {
+    /// Per column, the type it is cast to, if any.
+    targets: Vec<Option<DataType>>,
+}
+
+/// Zone names that are UTC at every instant.
+const UTC_NAMES: [&str; 9] = [
+    "utc",
+    "etc/utc",
+    "+00:00",
+    "+00",
+    "z",
+    "gmt",
+    "etc/gmt",
+    "uct",
+    "universal",
+];
+
+fn same_zone(a: &str, b: &str) -> bool {
+    a == b
+        || UTC_NAMES.contains(&a.to_ascii_lowercase().as_str())
+            && UTC_NAMES.contains(&b.to_ascii_lowercase().as_str())
+}
+
+impl Rezone {
+    /// `None` when no column of `schema` needs it (or `zone` is not one arrow knows).
+    fn new(schema: &Schema, zone: &str) -> Option<Self> {
+        Tz::from_str(zone).ok()?;
+        let targets: Vec<Option<DataType>> = schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Timestamp(unit, Some(z)) if !same_zone(z, zone) => {
+                    Some(DataType::Timestamp(*unit, Some(zone.into())))
+                }
+                _ => None,
+            })
+            .collect();
+        if targets.iter().all(Option::is_none) {
+            return None;
         }
-        _ => None,
-    };
-    let schema = batch.schema();
-    if !schema
-        .fields()
-        .iter()
-        .any(|f| retimed(f.data_type()).is_some())
-    {
-        return Ok(batch);
+        Some(Self { targets })
     }
-    let mut fields = Vec::with_capacity(schema.fields().len());
-    let mut columns = Vec::with_capacity(fields.capacity());
-    for (field, column) in schema.fields().iter().zip(batch.columns()) {
-        match retimed(field.data_type()) {
-            Some(t) => {
-                columns.push(datafusion::arrow::compute::cast(column, &t)?);
-                fields.push(field.as_ref().clone().with_data_type(t));
-            }
-            None => {
-                columns.push(Arc::clone(column));
-                fields.push(field.as_ref().clone());
+
+    fn apply(&self, batch: RecordBatch) -> datafusion::common::Result<RecordBatch> {
+        let schema = batch.schema();
+        let mut fields = Vec::with_capacity(self.targets.len());
+        let mut columns = Vec::with_capacity(self.targets.len());
+        for ((field, column), target) in schema
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .zip(&self.targets)
+        {
+            match target {
+                Some(t) => {
+                    columns.push(datafusion::arrow::compute::cast(column, t)?);
+                    fields.push(field.as_ref().clone().with_data_type(t.clone()));
+                }
+                None => {
+                    columns.push(Arc::clone(column));
+                    fields.push(field.as_ref().clone());
+                }
             }
         }
+        let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+        Ok(RecordBatch::try_new(schema, columns)?)
     }
-    let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 /// The columns of `schema` as the client is told of them: arrow-pg's mapping, except that

@@ -133,6 +133,8 @@ impl QueryHook for SetHook {
                 let metadata = client.metadata_mut();
                 metadata.remove(SESSION_TIMEOUT_KEY);
                 metadata.remove(STATEMENT_TIMEOUT_KEY);
+                // `SET TIME ZONE`'s zone (the start-up `TimeZone`, if any, stays).
+                metadata.remove("timezone");
                 return Some(Ok(Response::Execution(Tag::new("RESET"))));
             }
             _ => {}
@@ -372,6 +374,7 @@ impl Session {
         &self,
         client: &mut C,
         statement: &Statement,
+        names: Option<Vec<Option<String>>>,
     ) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -401,7 +404,7 @@ impl Session {
         let batches = df.execute_stream().await.map_err(api)?;
         let mut response =
             crate::encode::query_response(&schema, batches, &Format::UnifiedText, options)?;
-        if let Some(names) = crate::column_names::of_statement(statement) {
+        if let Some(names) = names {
             crate::column_names::rename(&mut response, &names);
         }
         Ok(vec![Response::Query(response)])
@@ -693,7 +696,11 @@ impl SimpleQueryHandler for Session {
         match statements.as_deref() {
             Some([statement @ Statement::Query(_)]) => {
                 let responses = self
-                    .run(timeout, self.answer_query(client, statement))
+                    .run(
+                        timeout,
+                        // Named from the text as the client wrote it.
+                        self.answer_query(client, statement, crate::column_names::of_text(text)),
+                    )
                     .await;
                 // Kept only once it ran (the hooks let it), for its next run.
                 if responses.is_ok() {
@@ -837,9 +844,9 @@ impl ExtendedQueryHandler for Session {
         };
         let mut responses = self.run(timeout, work).await?;
         Ok(match (responses.pop(), plan) {
-            (Some(Response::Query(rows)), Some((statement, plan))) => {
+            (Some(Response::Query(rows)), Some((_, plan))) => {
                 let mut rows = crate::encode::with_json_columns(rows, plan.schema().as_arrow());
-                if let Some(names) = crate::column_names::of_statement(statement) {
+                if let Some(names) = crate::column_names::of_text(sql) {
                     crate::column_names::rename(&mut rows, &names);
                 }
                 Response::Query(rows)
@@ -981,6 +988,7 @@ impl QueryParser for GuardedParser {
             // Prepared without a plan (no parameters, no rows); run when executed.
             return Ok(Some((sql.to_string(), None)));
         }
+        let written = sql;
         // `SHOW MODELS` is a query of `sigfuse.models`, as on the simple protocol.
         let sql = if is_show_models(sql) {
             sigfuse_engine::models::SHOW_MODELS_SQL
@@ -997,7 +1005,10 @@ impl QueryParser for GuardedParser {
         let sql = compat.as_deref().unwrap_or(sql);
         let rewritten = sigfuse_engine::asof::rewrite_sql(sql);
         let sql = rewritten.as_deref().unwrap_or(sql);
-        self.inner.parse_sql(client, sql, types).await
+        // Kept with the text as the client wrote it (columns are named from it); the plan is
+        // the rewritten text's.
+        let parsed = self.inner.parse_sql(client, sql, types).await?;
+        Ok(parsed.map(|(_, plan)| (written.to_string(), plan)))
     }
 
     fn get_parameter_types(&self, stmt: &Self::Statement) -> PgWireResult<Vec<Type>> {
@@ -1014,9 +1025,9 @@ impl QueryParser for GuardedParser {
         // JSON columns are described as `json` / `jsonb`, and columns named, as their rows
         // will be sent.
         let mut fields = self.inner.get_result_schema(stmt, column_format)?;
-        if let Some((statement, plan)) = &stmt.1 {
+        if let Some((_, plan)) = &stmt.1 {
             crate::encode::describe_json_columns(plan.schema().as_arrow(), &mut fields);
-            if let Some(names) = crate::column_names::of_statement(statement) {
+            if let Some(names) = crate::column_names::of_text(&stmt.0) {
                 crate::column_names::rename_fields(&mut fields, &names);
             }
         }

@@ -29,6 +29,7 @@ pub mod code {
     pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
     pub const INVALID_PARAMETER_VALUE: &str = "22023";
     pub const NULL_VALUE_NOT_ALLOWED: &str = "22004";
+    pub const UNTRANSLATABLE_CHARACTER: &str = "22P05";
     pub const OUT_OF_MEMORY: &str = "53200";
     pub const DISK_FULL: &str = "53100";
     pub const DUPLICATE_TABLE: &str = "42P07";
@@ -155,8 +156,16 @@ fn plan_code(message: &str) -> &'static str {
 
 /// A full disk, or spilling past `datafusion.runtime.max_temp_directory_size`.
 fn is_disk_full(e: &std::io::Error) -> bool {
+    const ENOSPC: i32 = 28;
     e.kind() == std::io::ErrorKind::StorageFull
+        || e.raw_os_error() == Some(ENOSPC)
         || e.to_string().contains("exceeded the allowable limit")
+        // Wrapped (`io::Error::other(DataFusionError::IoError(…))`, arrow's IPC writer).
+        || e.get_ref().is_some_and(|inner| {
+            inner.downcast_ref::<std::io::Error>().is_some_and(is_disk_full)
+                || matches!(inner.downcast_ref::<DataFusionError>(),
+                    Some(DataFusionError::IoError(io)) if is_disk_full(io))
+        })
 }
 
 fn execution_code(message: &str) -> &'static str {
@@ -174,6 +183,8 @@ fn execution_code(message: &str) -> &'static str {
         DIVISION_BY_ZERO
     } else if m.contains("overflow") {
         NUMERIC_OUT_OF_RANGE
+    } else if m.contains("unsupported unicode escape sequence") {
+        UNTRANSLATABLE_CHARACTER
     } else if m.contains("cannot cast")
         || m.contains("cast error")
         || m.contains("parse error")
@@ -196,6 +207,11 @@ fn arrow_code(error: &ArrowError) -> &'static str {
         ArrowError::ArithmeticOverflow(_) => NUMERIC_OUT_OF_RANGE,
         ArrowError::CastError(_) | ArrowError::ParseError(_) => INVALID_TEXT_REPRESENTATION,
         ArrowError::MemoryError(_) => OUT_OF_MEMORY,
+        ArrowError::IoError(message, e)
+            if is_disk_full(e) || message.contains("exceeded the allowable limit") =>
+        {
+            DISK_FULL
+        }
         ArrowError::IoError(..) => IO_ERROR,
         ArrowError::NotYetImplemented(_) => FEATURE_NOT_SUPPORTED,
         ArrowError::ExternalError(e) => match e.downcast_ref::<DataFusionError>() {
@@ -265,6 +281,7 @@ impl ErrorHandler for SqlStateErrors {
 mod tests {
     use super::*;
     use datafusion::prelude::SessionContext;
+    use std::sync::Arc;
 
     /// Each class of mistake a user can make, planned and run for real, with the code a client
     /// must get.
@@ -294,6 +311,10 @@ mod tests {
             ("SELECT 1 / 0", code::DIVISION_BY_ZERO),
             ("SELECT '{x'::jsonb", code::INVALID_TEXT_REPRESENTATION),
             (
+                r#"SELECT '"\u0000"'::jsonb"#,
+                code::UNTRANSLATABLE_CHARACTER,
+            ),
+            (
                 "SELECT json_array_length('{}')",
                 code::INVALID_PARAMETER_VALUE,
             ),
@@ -316,6 +337,30 @@ mod tests {
             };
             assert_eq!(sqlstate(&error).0, expected, "{sql}: {error}");
         }
+    }
+
+    /// A sort that must spill, with a disk limit it exceeds: DataFusion's own error path.
+    #[tokio::test]
+    async fn spilling_past_the_disk_limit_is_disk_full() {
+        use datafusion::execution::memory_pool::FairSpillPool;
+        use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+        use datafusion::prelude::SessionConfig;
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new(16 * 1024 * 1024)))
+            .with_max_temp_directory_size(64 * 1024)
+            .build_arc()
+            .unwrap();
+        let mut config = SessionConfig::new().with_target_partitions(1);
+        config.options_mut().execution.sort_spill_reservation_bytes = 1024 * 1024;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        let error = ctx
+            .sql("SELECT value, md5(CAST(value AS VARCHAR)) AS h FROM generate_series(1, 1000000) ORDER BY h")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .expect_err("the sort spills past 64 KiB");
+        assert_eq!(sqlstate(&error).0, code::DISK_FULL, "{error:?}");
     }
 
     #[test]

@@ -1122,6 +1122,12 @@ async fn timestamptz_is_shown_in_the_session_time_zone() {
         first_value(&b.simple_query(sql).await.unwrap()),
         "2024-06-03 12:00:00.000000+00"
     );
+    // A pool's `RESET ALL` puts the zone back.
+    a.batch_execute("RESET ALL").await.unwrap();
+    assert_eq!(
+        first_value(&a.simple_query(sql).await.unwrap()),
+        "2024-06-03 12:00:00.000000+00"
+    );
 }
 
 #[tokio::test]

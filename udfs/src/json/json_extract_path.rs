@@ -7,7 +7,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
-use datafusion::common::{Result, plan_err};
+use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature,
     Volatility,
@@ -48,13 +48,31 @@ whose text is not JSON gives NULL; a `json` value that is not JSON is an error (
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct JsonExtractPath {
     kind: Kind,
+    form: PathForm,
     signature: Signature,
+}
+
+/// How the steps are written: the functions' steps, or one of the operators'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PathForm {
+    /// `json_extract_path(j, 'a', '0')`: each text step is a key, or an index into an array.
+    Steps,
+    /// `j -> 'a'`, `j -> 0`: text is an object key only, an integer an array index only.
+    Arrow,
+    /// `j #> '{a,0}'`: one `text[]` path, also written as an array literal in text.
+    Path,
 }
 
 impl JsonExtractPath {
     pub fn new(kind: Kind) -> Self {
+        Self::with_form(kind, PathForm::Steps)
+    }
+
+    /// The function as an operator of `form` calls it.
+    pub fn with_form(kind: Kind, form: PathForm) -> Self {
         Self {
             kind,
+            form,
             signature: Signature::variadic_any(Volatility::Immutable),
         }
     }
@@ -88,7 +106,7 @@ impl ScalarUDFImpl for JsonExtractPath {
         let normalize = output == Kind::Jsonb && input != Some(Kind::Jsonb);
         let mut out = StringBuilder::new();
         let mut text = String::new();
-        extract(self.name(), &args, |found| match found {
+        extract(self.name(), &args, self.form, |found| match found {
             None => out.append_null(),
             Some(node) if normalize => {
                 text.clear();
@@ -139,6 +157,8 @@ fn is_step_type(t: &DataType) -> bool {
 /// The steps of one path argument.
 enum Steps {
     Keys(ArrayRef),
+    /// Object keys only (`->` with text).
+    KeysOnly(ArrayRef),
     Indexes(ArrayRef),
     /// A whole path per row (`#>`): offsets into its text steps.
     Paths {
@@ -149,10 +169,16 @@ enum Steps {
 }
 
 impl Steps {
-    fn new(array: &ArrayRef) -> Result<Self> {
+    fn new(array: &ArrayRef, form: PathForm) -> Result<Self> {
         let text = |a: &ArrayRef| cast(a, &DataType::Utf8);
+        let is_text = matches!(
+            array.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        );
         Ok(match array.data_type() {
             t if t.is_integer() => Steps::Indexes(cast(array, &DataType::Int64)?),
+            _ if is_text && form == PathForm::Path => Self::text_paths(&text(array)?)?,
+            _ if is_text && form == PathForm::Arrow => Steps::KeysOnly(text(array)?),
             DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
                 let list = cast(
                     array,
@@ -175,9 +201,52 @@ impl Steps {
         })
     }
 
+    /// Paths written as PostgreSQL array literals in text (`'{a,0}'`), one per row; a text
+    /// that is not one is a `22P02` error, as PostgreSQL's cast to `text[]`.
+    fn text_paths(texts: &ArrayRef) -> Result<Self> {
+        let texts = texts.as_string::<i32>();
+        let mut offsets = Vec::with_capacity(texts.len());
+        let mut valid = Vec::with_capacity(texts.len());
+        let mut keys = datafusion::arrow::array::StringBuilder::new();
+        let mut n = 0;
+        for row in 0..texts.len() {
+            let elements = if texts.is_valid(row) {
+                match text_array(texts.value(row)) {
+                    Some(e) => Some(e),
+                    None => {
+                        return exec_err!(
+                            "invalid input syntax for type text[]: {:?} (a path is written '{{a,b,0}}')",
+                            texts.value(row)
+                        );
+                    }
+                }
+            } else {
+                None
+            };
+            valid.push(elements.is_some());
+            let elements = elements.unwrap_or_default();
+            offsets.push((n, n + elements.len()));
+            n += elements.len();
+            for e in elements {
+                keys.append_option(e);
+            }
+        }
+        Ok(Steps::Paths {
+            offsets,
+            valid,
+            keys: Arc::new(keys.finish()),
+        })
+    }
+
     /// Walks `node` along this argument's steps for `row`; `None` when a step is missing.
     fn walk<'n, 'a>(&self, node: &'n Node<'a>, row: usize) -> Option<&'n Node<'a>> {
         match self {
+            Steps::KeysOnly(keys) => {
+                let keys = keys.as_string::<i32>();
+                keys.is_valid(row)
+                    .then(|| node.get(keys.value(row)))
+                    .flatten()
+            }
             Steps::Keys(keys) => {
                 let keys = keys.as_string::<i32>();
                 keys.is_valid(row)
@@ -219,6 +288,7 @@ impl Steps {
 pub(crate) fn extract(
     who: &str,
     args: &ScalarFunctionArgs,
+    form: PathForm,
     mut emit: impl FnMut(Option<&Node>),
 ) -> Result<()> {
     let arrays = ColumnarValue::values_to_arrays(&args.args)?;
@@ -226,7 +296,7 @@ pub(crate) fn extract(
     let docs = Strings::new(who, &arrays[0])?;
     let steps = arrays[1..]
         .iter()
-        .map(Steps::new)
+        .map(|a| Steps::new(a, form))
         .collect::<Result<Vec<_>>>()?;
     for row in 0..arrays[0].len() {
         let Some(text) = docs.get(row) else {
@@ -250,6 +320,59 @@ pub(crate) fn extract(
         emit(at);
     }
     Ok(())
+}
+
+/// The elements of a PostgreSQL one-dimensional array literal (`{a,"b c",NULL}`), or `None`
+/// when `text` is not one.
+fn text_array(text: &str) -> Option<Vec<Option<String>>> {
+    let inner = text.trim().strip_prefix('{')?.strip_suffix('}')?;
+    let mut out = Vec::new();
+    if inner.trim().is_empty() {
+        return Some(out);
+    }
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            let mut element = String::new();
+            loop {
+                match chars.next()? {
+                    '"' => break,
+                    '\\' => element.push(chars.next()?),
+                    c => element.push(c),
+                }
+            }
+            out.push(Some(element));
+            while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                chars.next();
+            }
+        } else {
+            let mut element = String::new();
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                if matches!(c, '{' | '}' | '"') {
+                    return None;
+                }
+                chars.next();
+                element.push(if c == '\\' { chars.next()? } else { c });
+            }
+            let element = element.trim();
+            if element.is_empty() {
+                return None;
+            }
+            out.push((!element.eq_ignore_ascii_case("null")).then(|| element.to_string()));
+        }
+        match chars.next() {
+            None => return Some(out),
+            Some(',') => {}
+            Some(_) => return None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -287,6 +410,19 @@ mod tests {
                 "{expr}"
             );
         }
+        assert_eq!(
+            super::text_array(r#" { a , "b,\"c" ,NULL, 0 } "#),
+            Some(vec![
+                Some("a".into()),
+                Some("b,\"c".into()),
+                None,
+                Some("0".into())
+            ])
+        );
+        assert_eq!(super::text_array("{}"), Some(vec![]));
+        for bad in ["a,b", "{a,}", "{\"a}", "{a}b"] {
+            assert_eq!(super::text_array(bad), None, "{bad}");
+        }
         let e = run(&ctx, "SELECT json_extract_path('{}')")
             .await
             .unwrap_err()
@@ -300,7 +436,7 @@ mod tests {
         // Per row, with steps from a column.
         let (batches, _) = run(
             &ctx,
-            "SELECT column1 -> column2 FROM (VALUES ('{\"x\": 1}', 'x'), ('[5, 6]', '1'), ('{}', NULL))",
+            "SELECT json_extract_path(column1, column2) FROM (VALUES ('{\"x\": 1}', 'x'), ('[5, 6]', '1'), ('{}', NULL))",
         )
         .await
         .unwrap();

@@ -12,7 +12,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::json_extract_path::{check_path_arguments, extract};
+use super::json_extract_path::{PathForm, check_path_arguments, extract};
 use super::value::{Value, unescape};
 use super::{Kind, finish};
 
@@ -41,13 +41,20 @@ the signal tables, `attributes ->> 'k8s.pod'` reads one attribute.",
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct JsonExtractPathText {
     kind: Kind,
+    form: PathForm,
     signature: Signature,
 }
 
 impl JsonExtractPathText {
     pub fn new(kind: Kind) -> Self {
+        Self::with_form(kind, PathForm::Steps)
+    }
+
+    /// The function as an operator of `form` (`->>`, `#>>`) calls it.
+    pub fn with_form(kind: Kind, form: PathForm) -> Self {
         Self {
             kind,
+            form,
             signature: Signature::variadic_any(Volatility::Immutable),
         }
     }
@@ -79,7 +86,7 @@ impl ScalarUDFImpl for JsonExtractPathText {
             self.kind == Kind::Jsonb && Kind::of(&args.arg_fields[0]) != Some(Kind::Jsonb);
         let mut out = StringBuilder::new();
         let mut text = String::new();
-        extract(self.name(), &args, |found| {
+        extract(self.name(), &args, self.form, |found| {
             match found.map(|n| (n, &n.value)) {
                 None | Some((_, Value::Null)) => out.append_null(),
                 Some((_, Value::String(literal))) => out.append_value(unescape(literal)),

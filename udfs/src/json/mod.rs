@@ -238,22 +238,23 @@ impl ExprPlanner for JsonOperators {
         expr: RawBinaryExpr,
         _schema: &DFSchema,
     ) -> Result<PlannerResult<RawBinaryExpr>> {
-        let (text, op) = match expr.op {
-            BinaryOperator::Arrow => (false, "->"),
-            BinaryOperator::HashArrow => (false, "#>"),
-            BinaryOperator::LongArrow => (true, "->>"),
-            BinaryOperator::HashLongArrow => (true, "#>>"),
+        use json_extract_path::PathForm;
+        let (text, form, op) = match expr.op {
+            BinaryOperator::Arrow => (false, PathForm::Arrow, "->"),
+            BinaryOperator::HashArrow => (false, PathForm::Path, "#>"),
+            BinaryOperator::LongArrow => (true, PathForm::Arrow, "->>"),
+            BinaryOperator::HashLongArrow => (true, PathForm::Path, "#>>"),
             _ => return Ok(PlannerResult::Original(expr)),
         };
         // The function follows the left side's kind at run time; `json_` names both.
         let func: Arc<ScalarUDF> = if text {
             Arc::new(ScalarUDF::from(
-                json_extract_path_text::JsonExtractPathText::new(Kind::Json),
+                json_extract_path_text::JsonExtractPathText::with_form(Kind::Json, form),
             ))
         } else {
-            Arc::new(ScalarUDF::from(json_extract_path::JsonExtractPath::new(
-                Kind::Json,
-            )))
+            Arc::new(ScalarUDF::from(
+                json_extract_path::JsonExtractPath::with_form(Kind::Json, form),
+            ))
         };
         // Named like the operator (`attributes ->> 'k'`), as PostgreSQL users read it.
         let name = format!(
@@ -332,7 +333,14 @@ pub(crate) fn check_json_argument(who: &str, field: &Field) -> Result<()> {
 
 /// Parses one row's JSON text, naming the function and the kind in the error.
 pub(crate) fn parse_row<'t>(who: &str, kind: Kind, text: &'t str) -> Result<value::Node<'t>> {
-    value::parse(text).or_else(|e| {
+    let parsed = match kind {
+        Kind::Json => value::parse(text),
+        Kind::Jsonb => value::parse_jsonb(text),
+    };
+    parsed.or_else(|e| {
+        if e.starts_with(value::NUL_ESCAPE) {
+            return exec_err!("{e} (in {who})");
+        }
         exec_err!(
             "invalid input syntax for type {}: {e} (in {who})",
             kind.name()
@@ -438,6 +446,13 @@ pub(crate) mod tests {
             (format!("{doc}::json -> 0"), None),
             (format!("{doc}::json #> ARRAY['a','b','0']"), Some("10")),
             (format!("{doc}::json #>> ARRAY['a','b','1']"), Some("x")),
+            (format!("{doc}::json #>> '{{a,b,1}}'"), Some("x")),
+            (
+                format!("{doc}::json #> '{{a, \"b\"}}'"),
+                Some(r#"[10, "x", null]"#),
+            ),
+            // `->` with text is an object key only (PostgreSQL: NULL on an array).
+            (format!("{doc}::json -> 'a' -> 'b' -> '1'"), None),
             (format!("{doc} ->> 's'"), Some("t\"q")),
         ] {
             assert_eq!(

@@ -12,8 +12,9 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 /// Nesting deeper than this is refused rather than risking the stack (PostgreSQL refuses
-/// deep nesting too, by its stack depth limit).
-pub const MAX_DEPTH: usize = 1000;
+/// deep nesting too, by its stack depth limit). The parser recurses per level; 256 levels fit a
+/// 2 MiB thread stack with room to spare in unoptimized builds too.
+pub const MAX_DEPTH: usize = 256;
 
 /// One JSON value and the text it was written with.
 #[derive(Debug)]
@@ -38,7 +39,24 @@ pub enum Value<'a> {
 
 /// Parses `text` as one JSON value; the error says what was wrong and where.
 pub fn parse(text: &str) -> Result<Node<'_>, String> {
-    let mut parser = Parser { text, pos: 0 };
+    parse_checked(text, false)
+}
+
+/// [`parse`] for `jsonb`, which also refuses `\u0000` (it cannot become text; PostgreSQL's
+/// `22P05`).
+pub fn parse_jsonb(text: &str) -> Result<Node<'_>, String> {
+    parse_checked(text, true)
+}
+
+/// The start of the message for `\u0000` in `jsonb`.
+pub const NUL_ESCAPE: &str = "unsupported Unicode escape sequence";
+
+fn parse_checked(text: &str, no_nul: bool) -> Result<Node<'_>, String> {
+    let mut parser = Parser {
+        text,
+        pos: 0,
+        no_nul,
+    };
     parser.skip_space();
     let node = parser.value(0)?;
     parser.skip_space();
@@ -51,6 +69,8 @@ pub fn parse(text: &str) -> Result<Node<'_>, String> {
 struct Parser<'a> {
     text: &'a str,
     pos: usize,
+    /// Refuse `\u0000` (jsonb).
+    no_nul: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -188,11 +208,30 @@ impl<'a> Parser<'a> {
                             self.pos += 1
                         }
                         Some(b'u') => {
-                            let hex = self.text.as_bytes().get(self.pos + 1..self.pos + 5);
-                            if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
-                                return Err(self.error("\\u must be followed by four hex digits"));
+                            let code = self.hex4()?;
+                            if code == 0 && self.no_nul {
+                                return Err(format!(
+                                    "{NUL_ESCAPE}: \\u0000 cannot be converted to text (at byte {})",
+                                    self.pos - 5
+                                ));
                             }
-                            self.pos += 5;
+                            if (0xDC00..0xE000).contains(&code) {
+                                return Err(self
+                                    .error("Unicode low surrogate must follow a high surrogate"));
+                            }
+                            if (0xD800..0xDC00).contains(&code) {
+                                let low = if self.text[self.pos..].starts_with("\\u") {
+                                    self.pos += 1;
+                                    self.hex4()?
+                                } else {
+                                    0
+                                };
+                                if !(0xDC00..0xE000).contains(&low) {
+                                    return Err(self.error(
+                                        "Unicode low surrogate must follow a high surrogate",
+                                    ));
+                                }
+                            }
                         }
                         _ => return Err(self.error("invalid escape in string")),
                     }
@@ -202,6 +241,18 @@ impl<'a> Parser<'a> {
                 }
                 Some(_) => self.pos += 1,
             }
+        }
+    }
+
+    /// The four hex digits after a `u` (at `pos`), stepping over both.
+    fn hex4(&mut self) -> Result<u32, String> {
+        let hex = self.text.get(self.pos + 1..self.pos + 5);
+        match hex.filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit())) {
+            Some(h) => {
+                self.pos += 5;
+                Ok(u32::from_str_radix(h, 16).unwrap_or(0xFFFD))
+            }
+            None => Err(self.error("\\u must be followed by four hex digits")),
         }
     }
 
@@ -359,7 +410,8 @@ impl<'a> Node<'a> {
     /// Appends the value as `jsonb` writes it.
     pub fn write_normalized(&self, out: &mut String) {
         match &self.value {
-            Value::Null | Value::Bool(_) | Value::Number(_) => out.push_str(self.raw),
+            Value::Null | Value::Bool(_) => out.push_str(self.raw),
+            Value::Number(raw) => out.push_str(&normalize_number(raw)),
             Value::String(literal) => quote(&unescape(literal), out),
             Value::Array(items) => {
                 out.push('[');
@@ -396,6 +448,55 @@ impl<'a> Node<'a> {
             }
         }
     }
+}
+
+/// A JSON number as PostgreSQL's `numeric` prints it in `jsonb`: no exponent (`1e2` → `100`,
+/// `1.5E-3` → `0.0015`, the scale kept), no negative zero. Left as written when the exponent is
+/// beyond ±1000.
+pub fn normalize_number(raw: &str) -> Cow<'_, str> {
+    let (negative, rest) = match raw.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, raw),
+    };
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(i) => match rest[i + 1..].parse::<i64>() {
+            Ok(e) if e.abs() <= 1000 => (&rest[..i], e),
+            _ => return Cow::Borrowed(raw),
+        },
+        None => (rest, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let zero = int.bytes().chain(frac.bytes()).all(|b| b == b'0');
+    if exponent == 0 && !(negative && zero) {
+        return Cow::Borrowed(raw);
+    }
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i64 + exponent;
+    let (whole, fraction) = if point <= 0 {
+        (
+            String::new(),
+            format!("{}{digits}", "0".repeat((-point) as usize)),
+        )
+    } else if point as usize >= digits.len() {
+        (
+            format!("{digits}{}", "0".repeat(point as usize - digits.len())),
+            String::new(),
+        )
+    } else {
+        let (a, b) = digits.split_at(point as usize);
+        (a.to_string(), b.to_string())
+    };
+    let whole = whole.trim_start_matches('0');
+    let mut out = String::with_capacity(whole.len() + fraction.len() + 3);
+    out.push_str(if whole.is_empty() { "0" } else { whole });
+    if !fraction.is_empty() {
+        out.push('.');
+        out.push_str(&fraction);
+    }
+    if negative && !zero {
+        out.insert(0, '-');
+    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -443,6 +544,35 @@ mod tests {
         }
         let deep = "[".repeat(MAX_DEPTH + 2);
         assert!(parse(&deep).unwrap_err().contains("nesting deeper"));
+    }
+
+    #[test]
+    fn numbers_and_escapes_follow_jsonb() {
+        for (raw, want) in [
+            ("1e2", "100"),
+            ("1.50", "1.50"),
+            ("1.50e1", "15.0"),
+            ("1.5E-3", "0.0015"),
+            ("-0", "0"),
+            ("-0.0", "0.0"),
+            ("0e5", "0"),
+            ("-12e-1", "-1.2"),
+            ("120e-1", "12.0"),
+            ("7", "7"),
+            ("1e9999", "1e9999"),
+        ] {
+            assert_eq!(normalize_number(raw), want, "{raw}");
+        }
+        assert!(
+            parse_jsonb(r#""a\u0000""#)
+                .unwrap_err()
+                .starts_with(NUL_ESCAPE)
+        );
+        assert!(parse(r#""a\u0000""#).is_ok(), "json keeps it");
+        for lone in [r#""\ud800""#, r#""\udc00""#, r#""\ud800\u0041""#] {
+            assert!(parse(lone).unwrap_err().contains("surrogate"), "{lone}");
+        }
+        assert!(parse(r#""\ud83d\ude00""#).is_ok());
     }
 
     #[test]
