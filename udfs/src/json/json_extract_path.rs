@@ -14,7 +14,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::value::Node;
+use super::value::{Node, Step, lookup};
 use super::{Kind, Strings, check_json_argument, finish, parse_row};
 
 #[user_doc(
@@ -238,27 +238,25 @@ impl Steps {
         })
     }
 
-    /// Walks `node` along this argument's steps for `row`; `None` when a step is missing.
-    fn walk<'n, 'a>(&self, node: &'n Node<'a>, row: usize) -> Option<&'n Node<'a>> {
+    /// Appends this argument's steps for `row` to `out`; false when one of them is NULL.
+    fn push<'s>(&'s self, row: usize, out: &mut Vec<Step<'s>>) -> bool {
         match self {
-            Steps::KeysOnly(keys) => {
+            Steps::Keys(keys) | Steps::KeysOnly(keys) => {
                 let keys = keys.as_string::<i32>();
-                keys.is_valid(row)
-                    .then(|| node.get(keys.value(row)))
-                    .flatten()
-            }
-            Steps::Keys(keys) => {
-                let keys = keys.as_string::<i32>();
-                keys.is_valid(row)
-                    .then(|| node.step(keys.value(row)))
-                    .flatten()
+                if keys.is_null(row) {
+                    return false;
+                }
+                out.push(match self {
+                    Steps::KeysOnly(_) => Step::Key(keys.value(row)),
+                    _ => Step::KeyOrIndex(keys.value(row)),
+                });
             }
             Steps::Indexes(indexes) => {
                 let indexes = indexes.as_primitive::<Int64Type>();
-                indexes
-                    .is_valid(row)
-                    .then(|| node.at(indexes.value(row)))
-                    .flatten()
+                if indexes.is_null(row) {
+                    return false;
+                }
+                out.push(Step::Index(indexes.value(row)));
             }
             Steps::Paths {
                 offsets,
@@ -266,20 +264,19 @@ impl Steps {
                 keys,
             } => {
                 if !valid[row] {
-                    return None;
+                    return false;
                 }
                 let keys = keys.as_string::<i32>();
                 let (start, end) = offsets[row];
-                let mut at = node;
                 for i in start..end {
                     if keys.is_null(i) {
-                        return None;
+                        return false;
                     }
-                    at = at.step(keys.value(i))?;
+                    out.push(Step::KeyOrIndex(keys.value(i)));
                 }
-                Some(at)
             }
         }
+        true
     }
 }
 
@@ -298,26 +295,35 @@ pub(crate) fn extract(
         .iter()
         .map(|a| Steps::new(a, form))
         .collect::<Result<Vec<_>>>()?;
+    let mut path = Vec::new();
     for row in 0..arrays[0].len() {
+        path.clear();
         let Some(text) = docs.get(row) else {
             emit(None);
             continue;
         };
-        let doc = match input {
-            Some(kind) => parse_row(who, kind, text)?,
-            None => match super::value::parse(text) {
-                Ok(doc) => doc,
-                Err(_) => {
-                    emit(None);
-                    continue;
+        if !steps.iter().all(|s| s.push(row, &mut path)) {
+            emit(None);
+            continue;
+        }
+        // Only the path is read; the value found is parsed on its own.
+        let found = match lookup(text, &path) {
+            Ok(found) => found,
+            // JSON values were checked when they became JSON; text that is not JSON is NULL.
+            Err(e) => match input {
+                Some(kind) => {
+                    return exec_err!(
+                        "invalid input syntax for type {}: {e} (in {who})",
+                        kind.name()
+                    );
                 }
+                None => None,
             },
         };
-        let mut at = Some(&doc);
-        for s in &steps {
-            at = at.and_then(|n| s.walk(n, row));
+        match found {
+            Some(raw) => emit(Some(&parse_row(who, input.unwrap_or(Kind::Json), raw)?)),
+            None => emit(None),
         }
-        emit(at);
     }
     Ok(())
 }

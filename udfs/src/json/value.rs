@@ -66,6 +66,40 @@ fn parse_checked(text: &str, no_nul: bool) -> Result<Node<'_>, String> {
     Ok(node)
 }
 
+/// One step of a path for [`lookup`].
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'s> {
+    /// An object key only.
+    Key(&'s str),
+    /// An array index only (negative from the end).
+    Index(i64),
+    /// An object key, or an array index written as text.
+    KeyOrIndex(&'s str),
+}
+
+/// The text of the value at `steps` in the JSON `text`, found without building the document
+/// (what `->`, `->>`, `#>` do on every row). `Ok(None)` when a step does not exist; an error
+/// when the text is not JSON along the way. A repeated key finds its last value. Values off
+/// the path are only stepped over, so text that is broken after the value found is not
+/// noticed.
+pub fn lookup<'t>(text: &'t str, steps: &[Step]) -> Result<Option<&'t str>, String> {
+    let mut parser = Parser {
+        text,
+        pos: 0,
+        no_nul: false,
+    };
+    parser.skip_space();
+    for (depth, step) in steps.iter().enumerate() {
+        match parser.find(step, depth)? {
+            Some(start) => parser.pos = start,
+            None => return Ok(None),
+        }
+    }
+    let start = parser.pos;
+    parser.skip(steps.len())?;
+    Ok(Some(&text[start..parser.pos]))
+}
+
 struct Parser<'a> {
     text: &'a str,
     pos: usize,
@@ -195,6 +229,13 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Result<(), String> {
         self.pos += 1;
         loop {
+            // Plain characters in one tight scan: only quotes, backslashes and control
+            // characters need a look.
+            let rest = &self.text.as_bytes()[self.pos..];
+            self.pos += rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(rest.len());
             match self.peek() {
                 None => return Err(self.error("unterminated string")),
                 Some(b'"') => {
@@ -240,6 +281,132 @@ impl<'a> Parser<'a> {
                     return Err(self.error("control characters must be escaped in strings"));
                 }
                 Some(_) => self.pos += 1,
+            }
+        }
+    }
+
+    /// Steps over one value, checking its syntax.
+    fn skip(&mut self, depth: usize) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err(format!("nesting deeper than {MAX_DEPTH} levels"));
+        }
+        match self.peek() {
+            Some(open @ (b'{' | b'[')) => {
+                let close = if open == b'{' { b'}' } else { b']' };
+                self.pos += 1;
+                self.skip_space();
+                if self.peek() == Some(close) {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.skip_space();
+                    if open == b'{' {
+                        if self.peek() != Some(b'"') {
+                            return Err(self.error("expected a string as object key"));
+                        }
+                        self.string()?;
+                        self.skip_space();
+                        self.expect(b':')?;
+                        self.skip_space();
+                    }
+                    self.skip(depth + 1)?;
+                    self.skip_space();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(c) if c == close => {
+                            self.pos += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(self.error("expected \",\" or the end of the container")),
+                    }
+                }
+            }
+            Some(b'"') => self.string(),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => self.value(depth).map(|_| ()),
+        }
+    }
+
+    /// In the container at `pos`, the start of the value `step` names (the last of repeated
+    /// keys), or `None`; `pos` is left anywhere.
+    fn find(&mut self, step: &Step, depth: usize) -> Result<Option<usize>, String> {
+        let (key, index) = match *step {
+            Step::Key(k) => (Some(k), None),
+            Step::Index(i) => (None, Some(i)),
+            Step::KeyOrIndex(k) => (Some(k), k.trim().parse::<i64>().ok()),
+        };
+        match self.peek() {
+            Some(b'{') => {
+                let Some(key) = key else { return Ok(None) };
+                self.pos += 1;
+                self.skip_space();
+                if self.peek() == Some(b'}') {
+                    return Ok(None);
+                }
+                let mut found = None;
+                loop {
+                    self.skip_space();
+                    let key_start = self.pos;
+                    if self.peek() != Some(b'"') {
+                        return Err(self.error("expected a string as object key"));
+                    }
+                    self.string()?;
+                    let literal = &self.text[key_start..self.pos];
+                    let matches = if literal.contains('\\') {
+                        unescape(literal) == key
+                    } else {
+                        &literal[1..literal.len() - 1] == key
+                    };
+                    self.skip_space();
+                    self.expect(b':')?;
+                    self.skip_space();
+                    if matches {
+                        found = Some(self.pos);
+                    }
+                    self.skip(depth + 1)?;
+                    self.skip_space();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b'}') => return Ok(found),
+                        _ => return Err(self.error("expected \",\" or \"}\"")),
+                    }
+                }
+            }
+            Some(b'[') => {
+                let Some(index) = index else { return Ok(None) };
+                self.pos += 1;
+                self.skip_space();
+                if self.peek() == Some(b']') {
+                    return Ok(None);
+                }
+                let mut starts = Vec::new();
+                loop {
+                    self.skip_space();
+                    if index >= 0 && starts.len() as i64 == index {
+                        return Ok(Some(self.pos));
+                    }
+                    starts.push(self.pos);
+                    self.skip(depth + 1)?;
+                    self.skip_space();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => break,
+                        _ => return Err(self.error("expected \",\" or \"]\"")),
+                    }
+                }
+                let at = if index < 0 {
+                    starts.len() as i64 + index
+                } else {
+                    index
+                };
+                Ok(usize::try_from(at)
+                    .ok()
+                    .and_then(|i| starts.get(i).copied()))
+            }
+            _ => {
+                self.skip(depth)?;
+                Ok(None)
             }
         }
     }
@@ -544,6 +711,50 @@ mod tests {
         }
         let deep = "[".repeat(MAX_DEPTH + 2);
         assert!(parse(&deep).unwrap_err().contains("nesting deeper"));
+    }
+
+    #[test]
+    fn lookups_find_what_the_tree_finds() {
+        let text = r#" {"a": {"b": [10, {"c": "x"}, 30]}, "k\u0041": 1, "a": {"b": [7]}, "z": } "#;
+        // The last "a" wins; the broken "z" after it is not reached by every lookup.
+        let doc = r#"{"a": {"b": [10, {"c": "x"}, 30]}, "kA": 1, "d": [1, [2]], "n": null}"#;
+        let tree = parse(doc).unwrap();
+        for steps in [
+            vec![
+                Step::Key("a"),
+                Step::Key("b"),
+                Step::Index(1),
+                Step::Key("c"),
+            ],
+            vec![Step::Key("a"), Step::Key("b"), Step::Index(-1)],
+            vec![Step::Key("a"), Step::Key("b"), Step::Index(3)],
+            vec![Step::Key("kA")],
+            vec![Step::Key("d"), Step::KeyOrIndex("1"), Step::Index(0)],
+            vec![Step::Key("d"), Step::Key("1")],
+            vec![Step::Key("n")],
+            vec![Step::Index(0)],
+            vec![],
+        ] {
+            let mut want = Some(&tree);
+            for step in &steps {
+                want = want.and_then(|n| match *step {
+                    Step::Key(k) => n.get(k),
+                    Step::Index(i) => n.at(i),
+                    Step::KeyOrIndex(k) => n.step(k),
+                });
+            }
+            assert_eq!(
+                lookup(doc, &steps).unwrap(),
+                want.map(|n| n.raw),
+                "{steps:?}"
+            );
+        }
+        assert!(
+            lookup(text, &[Step::Key("a")]).is_err(),
+            "the broken member is reached"
+        );
+        assert!(lookup("[1, 2", &[Step::Index(5)]).is_err());
+        assert_eq!(lookup("[1, 2]", &[Step::Index(0)]).unwrap(), Some("1"));
     }
 
     #[test]
