@@ -9,12 +9,12 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature,
-    Volatility,
+    ColumnarValue, Documentation, ExpressionPlacement, ReturnFieldArgs, ScalarFunctionArgs,
+    ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion_macros::user_doc;
 
-use super::value::{Node, Step, lookup};
+use super::value::{Step, lookup};
 use super::{Kind, Strings, check_json_argument, finish, parse_row};
 
 #[user_doc(
@@ -106,20 +106,43 @@ impl ScalarUDFImpl for JsonExtractPath {
         let normalize = output == Kind::Jsonb && input != Some(Kind::Jsonb);
         let mut out = StringBuilder::new();
         let mut text = String::new();
-        extract(self.name(), &args, self.form, |found| match found {
-            None => out.append_null(),
-            Some(node) if normalize => {
-                text.clear();
-                node.write_normalized(&mut text);
-                out.append_value(&text);
+        let who = self.name();
+        extract(who, &args, self.form, |found| {
+            match found {
+                None => out.append_null(),
+                Some(raw) if normalize => {
+                    text.clear();
+                    parse_row(who, Kind::Jsonb, raw)?.write_normalized(&mut text);
+                    out.append_value(&text);
+                }
+                Some(raw) => out.append_value(raw),
             }
-            Some(node) => out.append_value(node.raw),
+            Ok(())
         })?;
         finish(&args.args, Arc::new(out.finish()))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
+    }
+
+    fn placement(&self, args: &[ExpressionPlacement]) -> ExpressionPlacement {
+        super::json_extract_path::placement(args)
+    }
+}
+
+/// A column read along a constant path is computed next to the scan (below joins and
+/// filters), as datafusion-functions-json's accessors are.
+pub(crate) fn placement(args: &[ExpressionPlacement]) -> ExpressionPlacement {
+    if args.len() >= 2
+        && matches!(args[0], ExpressionPlacement::Column)
+        && args[1..]
+            .iter()
+            .all(|a| matches!(a, ExpressionPlacement::Literal))
+    {
+        ExpressionPlacement::MoveTowardsLeafNodes
+    } else {
+        ExpressionPlacement::KeepInPlace
     }
 }
 
@@ -280,13 +303,14 @@ impl Steps {
     }
 }
 
-/// Calls `emit` for every row with the value at the row's path (`None`: no value). Rows of
+/// Calls `emit` for every row with the text of the value at the row's path (`None`: no
+/// value); the value's own syntax was checked on the way. Rows of
 /// plain text that are not JSON give `None`; JSON-marked values that are not JSON are errors.
 pub(crate) fn extract(
     who: &str,
     args: &ScalarFunctionArgs,
     form: PathForm,
-    mut emit: impl FnMut(Option<&Node>),
+    mut emit: impl FnMut(Option<&str>) -> Result<()>,
 ) -> Result<()> {
     let arrays = ColumnarValue::values_to_arrays(&args.args)?;
     let input = Kind::of(&args.arg_fields[0]);
@@ -299,11 +323,11 @@ pub(crate) fn extract(
     for row in 0..arrays[0].len() {
         path.clear();
         let Some(text) = docs.get(row) else {
-            emit(None);
+            emit(None)?;
             continue;
         };
         if !steps.iter().all(|s| s.push(row, &mut path)) {
-            emit(None);
+            emit(None)?;
             continue;
         }
         // Only the path is read; the value found is parsed on its own.
@@ -320,10 +344,7 @@ pub(crate) fn extract(
                 None => None,
             },
         };
-        match found {
-            Some(raw) => emit(Some(&parse_row(who, input.unwrap_or(Kind::Json), raw)?)),
-            None => emit(None),
-        }
+        emit(found)?;
     }
     Ok(())
 }

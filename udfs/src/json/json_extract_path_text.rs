@@ -7,14 +7,14 @@ use datafusion::arrow::array::StringBuilder;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature,
-    Volatility,
+    ColumnarValue, Documentation, ExpressionPlacement, ReturnFieldArgs, ScalarFunctionArgs,
+    ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion_macros::user_doc;
 
 use super::json_extract_path::{PathForm, check_path_arguments, extract};
-use super::value::{Value, unescape};
-use super::{Kind, finish};
+use super::value::unescape;
+use super::{Kind, finish, parse_row};
 
 #[user_doc(
     doc_section(label = "JSON functions"),
@@ -86,23 +86,30 @@ impl ScalarUDFImpl for JsonExtractPathText {
             self.kind == Kind::Jsonb && Kind::of(&args.arg_fields[0]) != Some(Kind::Jsonb);
         let mut out = StringBuilder::new();
         let mut text = String::new();
-        extract(self.name(), &args, self.form, |found| {
-            match found.map(|n| (n, &n.value)) {
-                None | Some((_, Value::Null)) => out.append_null(),
-                Some((_, Value::String(literal))) => out.append_value(unescape(literal)),
-                Some((node, _)) if normalize => {
+        let who = self.name();
+        extract(who, &args, self.form, |found| {
+            match found {
+                None | Some("null") => out.append_null(),
+                // A checked string literal: its text without quotes and escapes.
+                Some(raw) if raw.starts_with('"') => out.append_value(unescape(raw)),
+                Some(raw) if normalize => {
                     text.clear();
-                    node.write_normalized(&mut text);
+                    parse_row(who, Kind::Jsonb, raw)?.write_normalized(&mut text);
                     out.append_value(&text);
                 }
-                Some((node, _)) => out.append_value(node.raw),
+                Some(raw) => out.append_value(raw),
             }
+            Ok(())
         })?;
         finish(&args.args, Arc::new(out.finish()))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
+    }
+
+    fn placement(&self, args: &[ExpressionPlacement]) -> ExpressionPlacement {
+        super::json_extract_path::placement(args)
     }
 }
 
