@@ -316,21 +316,22 @@ fn reads_only_empty_catalogs(query: &Query) -> bool {
         matches!(factor, TableFactor::Table { name, .. }
             if last_name(name).is_some_and(|n| EMPTY_CATALOGS.contains(&n.as_str())))
     };
-    // An aggregate over no rows has a value (`count(*)` is 0), and so does a grouping.
-    let text = select
-        .projection
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    let text = text.to_ascii_lowercase();
+    // An aggregate over no rows has a value (`count(*)` is 0).
     query.with.is_none()
         && !select.from.is_empty()
-        && !AGGREGATES.iter().any(|a| text.contains(a))
+        && !aggregates(&select.projection)
         && select
             .from
             .iter()
             .all(|t| empty(&t.relation) && t.joins.iter().all(|j| empty(&j.relation)))
+}
+
+/// Whether a select list calls an aggregate function (by name, in any case).
+fn aggregates(items: &[SelectItem]) -> bool {
+    items.iter().any(|item| {
+        let text = item.to_string().to_ascii_lowercase();
+        AGGREGATES.iter().any(|a| text.contains(a))
+    })
 }
 
 /// Names of functions that aggregate: a select item using one is left alone.
@@ -356,11 +357,12 @@ fn is_catalog_lookup(query: &Query) -> bool {
         matches!(factor, TableFactor::Table { name, .. }
             if last_name(name).is_some_and(|n| n.starts_with("pg_")))
     };
-    let item = match select.projection.as_slice() {
-        [SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }] => e,
-        _ => return false,
-    };
-    let text = item.to_string().to_ascii_lowercase();
+    if !matches!(
+        select.projection.as_slice(),
+        [SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }]
+    ) {
+        return false;
+    }
     query.with.is_none()
         && query.limit_clause.is_none()
         && query.fetch.is_none()
@@ -369,7 +371,7 @@ fn is_catalog_lookup(query: &Query) -> bool {
         && select.having.is_none()
         && select.selection.is_some()
         && matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty())
-        && !AGGREGATES.iter().any(|a| text.contains(a))
+        && !aggregates(&select.projection)
         && !select.from.is_empty()
         && select
             .from

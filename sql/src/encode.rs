@@ -203,9 +203,7 @@ fn with_type(info: &FieldInfo, datatype: Type) -> FieldInfo {
 /// told of `schema`'s JSON columns: their types, and the version byte `jsonb`'s binary form
 /// starts with, which arrow-pg's text-column encoding lacks.
 pub fn with_json_columns(response: QueryResponse, schema: &Schema) -> QueryResponse {
-    let kinds: Vec<Option<json::Kind>> =
-        schema.fields().iter().map(|f| json::Kind::of(f)).collect();
-    if kinds.iter().all(Option::is_none) || kinds.len() != response.row_schema.len() {
+    if !schema.fields().iter().any(|f| json::Kind::of(f).is_some()) {
         return response;
     }
     let mut fields = response.row_schema.as_ref().clone();

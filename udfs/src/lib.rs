@@ -13,6 +13,7 @@
 //! | [`detect`] | detection with a baseline model: `anomaly_score`, `modality_weights`, and the table functions `detect_anomalies`, `root_cause` (sharing [`detect::Detectors`]) |
 //! | [`settings`] | the `sigfuse.*` session settings ([`settings::SigfuseOptions`]) |
 //! | [`handles`] | the model handles the engine gives functions ([`ModelHandles`]: text encoders, log parser) |
+//! | `texts` | the rows of a text argument of any string or binary type, shared by the families |
 //! | [`docs`] | renders `docs/sql-functions.md` from the functions' `#[user_doc]` |
 //!
 //! Learned fusion models land with their issue. Functions do no I/O and hold no global
@@ -37,6 +38,7 @@ pub mod handles;
 pub mod json;
 pub mod logs;
 pub mod settings;
+mod texts;
 pub mod time;
 
 pub use handles::ModelHandles;

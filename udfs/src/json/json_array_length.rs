@@ -12,7 +12,7 @@ use datafusion::logical_expr::{
 use datafusion_macros::user_doc;
 
 use super::value::Value;
-use super::{Kind, Strings, check_json_argument, finish, parse_row};
+use super::{Kind, check_json_argument, each_document, finish};
 
 #[user_doc(
     doc_section(label = "JSON functions"),
@@ -69,25 +69,20 @@ impl ScalarUDFImpl for JsonArrayLength {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let kind = Kind::of_argument(&args.arg_fields[0]);
-        let docs = Strings::new(self.name(), &arrays[0])?;
         let mut out = Int32Builder::new();
-        for row in 0..arrays[0].len() {
-            let Some(text) = docs.get(row) else {
-                out.append_null();
-                continue;
-            };
-            match parse_row(self.name(), kind, text)?.value {
-                Value::Array(items) => out.append_value(items.len() as i32),
-                _ => {
+        let who = self.name();
+        each_document(who, &args, |doc| {
+            match doc.map(|d| &d.value) {
+                Some(Value::Array(items)) => out.append_value(items.len() as i32),
+                Some(_) => {
                     return exec_err!(
-                        "invalid parameter value: cannot get array length of a non-array ({})",
-                        self.name()
+                        "invalid parameter value: cannot get array length of a non-array ({who})"
                     );
                 }
+                None => out.append_null(),
             }
-        }
+            Ok(())
+        })?;
         finish(&args.args, Arc::new(out.finish()))
     }
 

@@ -15,7 +15,7 @@ use datafusion::logical_expr::{
 use datafusion_macros::user_doc;
 
 use super::value::{Step, lookup};
-use super::{Kind, Strings, check_json_argument, finish, parse_row};
+use super::{Kind, Texts, check_json_argument, finish, parse_row};
 
 #[user_doc(
     doc_section(label = "JSON functions"),
@@ -314,7 +314,7 @@ pub(crate) fn extract(
 ) -> Result<()> {
     let arrays = ColumnarValue::values_to_arrays(&args.args)?;
     let input = Kind::of(&args.arg_fields[0]);
-    let docs = Strings::new(who, &arrays[0])?;
+    let docs = Texts::new(who, &arrays[0])?;
     let steps = arrays[1..]
         .iter()
         .map(|a| Steps::new(a, form))
@@ -331,7 +331,7 @@ pub(crate) fn extract(
             continue;
         }
         // Only the path is read; the value found is parsed on its own.
-        let found = match lookup(text, &path) {
+        let found = match lookup(&text, &path) {
             Ok(found) => found,
             // JSON values were checked when they became JSON; text that is not JSON is NULL.
             Err(e) => match input {

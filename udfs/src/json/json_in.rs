@@ -13,7 +13,7 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
-use super::{Kind, Strings, finish, parse_row};
+use super::{Kind, Texts, finish, parse_row};
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct JsonIn {
@@ -69,7 +69,7 @@ impl ScalarUDFImpl for JsonIn {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let texts = Strings::new(self.name(), &arrays[0])?;
+        let texts = Texts::new(self.name(), &arrays[0])?;
         let source = super::Kind::of(&args.arg_fields[0]);
         let rows = arrays[0].len();
         let mut out = StringBuilder::with_capacity(rows, 0);
@@ -82,12 +82,12 @@ impl ScalarUDFImpl for JsonIn {
                 continue;
             };
             if checked {
-                out.append_value(text);
+                out.append_value(&text);
                 continue;
             }
-            let node = parse_row(self.name(), self.kind, text)?;
+            let node = parse_row(self.name(), self.kind, &text)?;
             match self.kind {
-                Kind::Json => out.append_value(text),
+                Kind::Json => out.append_value(&text),
                 Kind::Jsonb => {
                     normalized.clear();
                     node.write_normalized(&mut normalized);

@@ -11,7 +11,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::{Kind, Strings, check_json_argument, finish, parse_row};
+use super::{Kind, check_json_argument, each_document, finish};
 
 #[user_doc(
     doc_section(label = "JSON functions"),
@@ -73,16 +73,14 @@ impl ScalarUDFImpl for JsonTypeof {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let kind = Kind::of_argument(&args.arg_fields[0]);
-        let docs = Strings::new(self.name(), &arrays[0])?;
         let mut out = StringBuilder::new();
-        for row in 0..arrays[0].len() {
-            match docs.get(row) {
-                Some(text) => out.append_value(parse_row(self.name(), kind, text)?.type_name()),
+        each_document(self.name(), &args, |doc| {
+            match doc {
+                Some(doc) => out.append_value(doc.type_name()),
                 None => out.append_null(),
             }
-        }
+            Ok(())
+        })?;
         finish(&args.args, Arc::new(out.finish()))
     }
 

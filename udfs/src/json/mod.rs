@@ -21,9 +21,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, LargeStringArray, StringArray, StringViewArray,
-};
+use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
@@ -31,10 +29,14 @@ use datafusion::common::{DFSchema, Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::expr::{Alias, ScalarFunction};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr, TypePlanner};
-use datafusion::logical_expr::{Cast, ColumnarValue, Expr, LogicalPlan, ScalarUDF, TryCast};
+use datafusion::logical_expr::{
+    Cast, ColumnarValue, Expr, LogicalPlan, ScalarFunctionArgs, ScalarUDF, TryCast,
+};
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::{BinaryOperator, DataType as SqlType};
+
+pub(crate) use crate::texts::Texts;
 
 pub mod json_array_length;
 pub mod json_build_array;
@@ -96,19 +98,6 @@ impl Kind {
                 _ => Kind::Json,
             },
         )
-    }
-
-    /// The kind a JSON argument is read as: its own, or `json` for plain text.
-    pub fn of_argument(field: &Field) -> Kind {
-        Self::of(field).unwrap_or(Kind::Json)
-    }
-
-    /// Appends `node` as a value of this kind: as written, or normalized.
-    pub fn write(self, node: &value::Node, out: &mut String) {
-        match self {
-            Kind::Json => out.push_str(node.raw),
-            Kind::Jsonb => node.write_normalized(out),
-        }
     }
 }
 
@@ -283,35 +272,6 @@ fn operand_name(expr: &Expr) -> String {
     }
 }
 
-/// The rows of a string argument (any of Arrow's string types, or all NULL).
-pub(crate) enum Strings<'a> {
-    Utf8(&'a StringArray),
-    Large(&'a LargeStringArray),
-    View(&'a StringViewArray),
-    Nulls,
-}
-
-impl<'a> Strings<'a> {
-    pub(crate) fn new(who: &str, array: &'a ArrayRef) -> Result<Self> {
-        Ok(match array.data_type() {
-            DataType::Utf8 => Strings::Utf8(array.as_string()),
-            DataType::LargeUtf8 => Strings::Large(array.as_string()),
-            DataType::Utf8View => Strings::View(array.as_string_view()),
-            DataType::Null => Strings::Nulls,
-            other => return exec_err!("{who} expects text or json, got {other}"),
-        })
-    }
-
-    pub(crate) fn get(&self, row: usize) -> Option<&'a str> {
-        match self {
-            Strings::Utf8(a) => a.is_valid(row).then(|| a.value(row)),
-            Strings::Large(a) => a.is_valid(row).then(|| a.value(row)),
-            Strings::View(a) => a.is_valid(row).then(|| a.value(row)),
-            Strings::Nulls => None,
-        }
-    }
-}
-
 /// The result of a call: one value when every argument was one, else the array.
 pub(crate) fn finish(args: &[ColumnarValue], array: ArrayRef) -> Result<ColumnarValue> {
     if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
@@ -321,6 +281,25 @@ pub(crate) fn finish(args: &[ColumnarValue], array: ArrayRef) -> Result<Columnar
     } else {
         Ok(ColumnarValue::Array(array))
     }
+}
+
+/// Calls `f` with each row's document of the first argument, parsed as its kind (plain text
+/// as `json`; `None` for NULL).
+pub(crate) fn each_document(
+    who: &str,
+    args: &ScalarFunctionArgs,
+    mut f: impl FnMut(Option<&value::Node>) -> Result<()>,
+) -> Result<()> {
+    let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+    let kind = Kind::of(&args.arg_fields[0]).unwrap_or(Kind::Json);
+    let docs = Texts::new(who, &arrays[0])?;
+    for row in 0..docs.len() {
+        match docs.get(row) {
+            Some(text) => f(Some(&parse_row(who, kind, &text)?))?,
+            None => f(None)?,
+        }
+    }
+    Ok(())
 }
 
 /// Plans a JSON argument: text (any string type) or NULL.
@@ -351,7 +330,7 @@ pub(crate) fn parse_row<'t>(who: &str, kind: Kind, text: &'t str) -> Result<valu
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use datafusion::arrow::array::RecordBatch;
+    use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 
     /// A session with the JSON types, casts, operators and functions.
     pub(crate) fn context() -> SessionContext {

@@ -118,7 +118,7 @@ enum How<'a> {
     Bare(ArrayFormatter<'a>),
     Float(ArrayFormatter<'a>),
     /// JSON text, inserted as it is.
-    Json(super::Strings<'a>),
+    Json(super::Texts<'a>),
     /// A JSON string of the displayed value: text, timestamps, everything else.
     Quoted(ArrayFormatter<'a>),
     List {
@@ -157,7 +157,7 @@ impl<'a> JsonWriter<'a> {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
                 if Kind::of(field).is_some() =>
             {
-                How::Json(super::Strings::new("to_json", array)?)
+                How::Json(super::Texts::new("to_json", array)?)
             }
             DataType::List(child) => {
                 let list = array.as_list::<i32>();
@@ -218,7 +218,7 @@ impl<'a> JsonWriter<'a> {
                     _ => out.push_str(&text),
                 }
             }
-            How::Json(texts) => out.push_str(texts.get(row).unwrap_or("null")),
+            How::Json(texts) => out.push_str(texts.get(row).as_deref().unwrap_or("null")),
             How::Quoted(f) => quote(&f.value(row).to_string(), out),
             How::List { child, range } => {
                 let (start, end) = range(row);

@@ -529,39 +529,6 @@ pub fn quote(text: &str, out: &mut String) {
 }
 
 impl<'a> Node<'a> {
-    /// The member `key` of an object (the last one when repeated), else `None`.
-    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
-        match &self.value {
-            Value::Object(members) => members.iter().rev().find(|(k, _)| k == key).map(|m| &m.1),
-            _ => None,
-        }
-    }
-
-    /// Item `index` of an array, counting from the end when negative, else `None`.
-    pub fn at(&self, index: i64) -> Option<&Node<'a>> {
-        match &self.value {
-            Value::Array(items) => {
-                let i = if index < 0 {
-                    items.len() as i64 + index
-                } else {
-                    index
-                };
-                usize::try_from(i).ok().and_then(|i| items.get(i))
-            }
-            _ => None,
-        }
-    }
-
-    /// One step of a text path (`#>`, `json_extract_path`): a key of an object, or an index
-    /// of an array written as an integer.
-    pub fn step(&self, step: &str) -> Option<&Node<'a>> {
-        match &self.value {
-            Value::Object(_) => self.get(step),
-            Value::Array(_) => step.trim().parse::<i64>().ok().and_then(|i| self.at(i)),
-            _ => None,
-        }
-    }
-
     /// `json_typeof`'s name for the value.
     pub fn type_name(&self) -> &'static str {
         match self.value {
@@ -669,6 +636,44 @@ pub fn normalize_number(raw: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Navigation on the parsed tree: the oracle [`lookup`] is checked against.
+    impl<'a> Node<'a> {
+        /// The member `key` of an object (the last one when repeated), else `None`.
+        pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+            match &self.value {
+                Value::Object(members) => {
+                    members.iter().rev().find(|(k, _)| k == key).map(|m| &m.1)
+                }
+                _ => None,
+            }
+        }
+
+        /// Item `index` of an array, counting from the end when negative, else `None`.
+        pub fn at(&self, index: i64) -> Option<&Node<'a>> {
+            match &self.value {
+                Value::Array(items) => {
+                    let i = if index < 0 {
+                        items.len() as i64 + index
+                    } else {
+                        index
+                    };
+                    usize::try_from(i).ok().and_then(|i| items.get(i))
+                }
+                _ => None,
+            }
+        }
+
+        /// One step of a text path (`#>`, `json_extract_path`): a key of an object, or an index
+        /// of an array written as an integer.
+        pub fn step(&self, step: &str) -> Option<&Node<'a>> {
+            match &self.value {
+                Value::Object(_) => self.get(step),
+                Value::Array(_) => step.trim().parse::<i64>().ok().and_then(|i| self.at(i)),
+                _ => None,
+            }
+        }
+    }
 
     fn normalized(text: &str) -> String {
         let mut out = String::new();

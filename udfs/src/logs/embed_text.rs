@@ -1,12 +1,11 @@
 //! `embed_text(body [, model])`: a log line's text embedding.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use datafusion::arrow::array::builder::NullBufferBuilder;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, FixedSizeListArray, Float32Array};
+use datafusion::arrow::array::{ArrayRef, FixedSizeListArray, Float32Array};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::types::{NativeType, logical_binary, logical_null, logical_string};
@@ -23,6 +22,7 @@ use sigfuse_models::text::TextEmbedder;
 
 use crate::handles::TextEncoderSource;
 use crate::settings::SigfuseOptions;
+use crate::texts::Texts;
 
 #[user_doc(
     doc_section(label = "Log Functions"),
@@ -269,39 +269,13 @@ impl ScalarUDFImpl for EmbedText {
     }
 }
 
-fn lossy(bytes: Option<&[u8]>) -> Option<Cow<'_, str>> {
-    bytes.map(String::from_utf8_lossy)
-}
-
 /// The kernel: one template key per row, each distinct key of the batch looked up (and on a
 /// miss encoded) once.
 fn embed(bodies: &ArrayRef, embedder: &TextEmbedder) -> Result<ArrayRef> {
-    let texts: Vec<Option<Cow<str>>> = match bodies.data_type() {
-        DataType::Utf8 => bodies
-            .as_string::<i32>()
-            .iter()
-            .map(|t| t.map(Cow::Borrowed))
-            .collect(),
-        DataType::LargeUtf8 => bodies
-            .as_string::<i64>()
-            .iter()
-            .map(|t| t.map(Cow::Borrowed))
-            .collect(),
-        DataType::Utf8View => bodies
-            .as_string_view()
-            .iter()
-            .map(|t| t.map(Cow::Borrowed))
-            .collect(),
-        DataType::Binary => bodies.as_binary::<i32>().iter().map(lossy).collect(),
-        DataType::LargeBinary => bodies.as_binary::<i64>().iter().map(lossy).collect(),
-        DataType::BinaryView => bodies.as_binary_view().iter().map(lossy).collect(),
-        DataType::Null => vec![None; bodies.len()],
-        other => return internal_err!("embed_text: body coerced to {other}, not text"),
-    };
+    let texts = Texts::new("embed_text", bodies)?;
     let mut scratch = Masked::default();
-    let keys: Vec<Option<String>> = texts
-        .iter()
-        .map(|t| t.as_deref().map(|t| masked_text(t, &mut scratch)))
+    let keys: Vec<Option<String>> = (0..texts.len())
+        .map(|i| texts.get(i).map(|t| masked_text(&t, &mut scratch)))
         .collect();
     let mut distinct: Vec<&str> = Vec::new();
     let mut slot_of: HashMap<&str, usize> = HashMap::new();
@@ -349,6 +323,7 @@ fn embed(bodies: &ArrayRef, embedder: &TextEmbedder) -> Result<ArrayRef> {
 mod tests {
     use super::*;
     use crate::handles::BuiltinOnly;
+    use datafusion::arrow::array::{Array, AsArray};
     use datafusion::arrow::array::{LargeStringArray, StringArray, StringViewArray};
     use sigfuse_models::device::parse_device;
     use sigfuse_models::text::testing::{TINY_DIM, tiny_bert_files};
