@@ -26,6 +26,15 @@ fn utf8(name: &str) -> Field {
     Field::new(name, DataType::Utf8, true)
 }
 
+/// `schema` with its `Utf8` columns as `Utf8View`.
+fn views(schema: &Schema) -> SchemaRef {
+    let fields = schema.fields().iter().map(|f| match f.data_type() {
+        DataType::Utf8 => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8View)),
+        _ => Arc::clone(f),
+    });
+    Arc::new(Schema::new(fields.collect::<Vec<_>>()))
+}
+
 fn ts_field() -> Field {
     Field::new("ts", ts_type(), false)
 }
@@ -105,6 +114,16 @@ impl SignalKind {
         }
     }
 
+    /// The schema the SQL table reads the files with: [`Self::schema`] with every text column as
+    /// `Utf8View`. The files hold plain `Utf8` (what every writer produces); reading them as views
+    /// skips copying each dictionary-encoded value (`service`, `severity`, `host`, …) into one
+    /// buffer per batch, and grouping and joining compare the inlined short strings directly.
+    pub fn read_schema(self) -> SchemaRef {
+        static READ: LazyLock<[SchemaRef; 4]> =
+            LazyLock::new(|| SignalKind::ALL.map(|k| views(&k.schema())));
+        Arc::clone(&READ[self as usize])
+    }
+
     /// Columns a row must have besides `ts`; a source row without them is rejected, because a
     /// log without a body or a metric without a name or value carries nothing to analyse.
     pub fn required_columns(self) -> &'static [&'static str] {
@@ -147,5 +166,21 @@ mod tests {
             assert_eq!(SignalKind::parse(kind.table_name()), Some(kind));
         }
         assert_eq!(SignalKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn tables_read_text_as_views() {
+        for kind in SignalKind::ALL {
+            let (file, read) = (kind.schema(), kind.read_schema());
+            assert_eq!(file.fields().len(), read.fields().len(), "{kind}");
+            for (f, r) in file.fields().iter().zip(read.fields()) {
+                assert_eq!((f.name(), f.is_nullable()), (r.name(), r.is_nullable()));
+                let want = match f.data_type() {
+                    DataType::Utf8 => &DataType::Utf8View,
+                    other => other,
+                };
+                assert_eq!(r.data_type(), want, "{kind}.{}", f.name());
+            }
+        }
     }
 }

@@ -52,7 +52,7 @@ impl SignalTable {
             .with_file_sort_order(vec![vec![col("ts").sort(true, false)]]);
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
-            .with_schema(self.kind.schema());
+            .with_schema(self.kind.read_schema());
         ListingTable::try_new(config)
     }
 }
@@ -60,7 +60,7 @@ impl SignalTable {
 #[async_trait]
 impl TableProvider for SignalTable {
     fn schema(&self) -> SchemaRef {
-        self.kind.schema()
+        self.kind.read_schema()
     }
 
     fn table_type(&self) -> TableType {
