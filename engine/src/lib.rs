@@ -15,6 +15,7 @@
 //! | [`asof`] | `ASOF JOIN`: AST rewrite, relation planner, logical node, `AsofJoinExec` and its merge kernel |
 //! | [`text_encoders`] | loads `embed_text`'s models from folders or the object store, once per model |
 //! | [`gapfill`] | `time_bucket_gapfill` with `locf`/`interpolate`: analyzer rule, logical node, `GapFillExec` |
+//! | [`percentiles`] | optimizer rule: the `percentile_cont` calls of one aggregate over one value share one copy of the values |
 //! | [`planner`] | the query planner: DataFusion's plus our extension planners (gap filling, ASOF) |
 //! | [`split_statements`] | splits a script into statements for one-by-one execution (ASOF joins rewritten for the planner) |
 //! | [`models`] | the model statements (recognized by [`split_commands`]), models under `_models/`, the `sigfuse.models` table, loading models into the functions |
@@ -27,6 +28,7 @@ pub mod config;
 pub mod gapfill;
 pub mod like_escape;
 pub mod models;
+pub mod percentiles;
 pub mod planner;
 pub mod text_encoders;
 
@@ -313,7 +315,8 @@ impl Engine {
 
 /// DataFusion's optimizer rules with ours placed where they must run: the ASOF filter push-down
 /// before DataFusion's (which then carries the pushed filters further) and before projections
-/// are pruned (which would put a projection between a `WHERE` and the join).
+/// are pruned (which would put a projection between a `WHERE` and the join); the percentile
+/// fusion before the projections are pruned too.
 fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
     let mut rules = Optimizer::new().rules;
     let at = rules
@@ -321,6 +324,12 @@ fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
         .position(|r| r.name() == "push_down_filter")
         .unwrap_or(rules.len());
     rules.insert(at, Arc::new(asof::PushLeftFiltersIntoAsof));
+    // Before the projections are pruned, so that the projection it adds is merged.
+    let at = rules
+        .iter()
+        .position(|r| r.name() == "optimize_projections")
+        .unwrap_or(rules.len());
+    rules.insert(at, Arc::new(percentiles::FusePercentiles));
     rules
 }
 
