@@ -104,18 +104,19 @@ impl Engine {
         if let Some(device) = &config.device {
             options.set("device", device)?;
         }
-        let mut session_config = SessionConfig::new()
+        let session_config = SessionConfig::new()
             .with_information_schema(true)
             .with_collect_statistics(true)
             .with_option_extension(options);
-        // Decode the filter columns first and the others only for the rows that pass: a
-        // search, or a join of the error spans, then decodes a few percent of the other
-        // columns' values (8-20 % less CPU on the selective queries of benches/peers.sh).
-        session_config
-            .options_mut()
-            .execution
-            .parquet
-            .pushdown_filters = true;
+        // Parquet filter push-down (decoding the filter columns first, the others only for the
+        // rows that pass) stays off, DataFusion's default: it saved 8-20 % CPU on the selective
+        // queries of benches/peers.sh while text columns were read as Utf8, but with Utf8View
+        // columns (storage::SignalKind::read_schema) decoding the other columns is cheap and
+        // the push-down costs more than it saves: q4 (ASOF of the 5 % error spans) 18.1-18.3 ms
+        // with it against 15.6-16.4 ms without, q6 (a 20-minute substring search) 9.7-9.9 ms
+        // against 8.4-9.2 ms (release, 15 warm runs in one process, three alternations).
+        // Row-group and page pruning on `ts` statistics do not depend on it.
+
         // The lake is live (ingest runs while sessions query), and DataFusion's list-files cache
         // never expires by default: a session would not see files written after its first scan.
         // Listing is cheap because scans list only the hour folders a query needs; the footer
