@@ -318,6 +318,31 @@ fn to_list(groups: Vec<Vec<f64>>) -> ArrayRef {
     ))
 }
 
+/// Calls `f(row, values)` with the non-NULL values of each non-NULL list of a state column
+/// (slices of the list's values: the partial aggregates' lists have no NULL values).
+fn each_list(state: &ArrayRef, mut f: impl FnMut(usize, &[f64])) {
+    let lists = state.as_list::<i32>();
+    let values = lists
+        .values()
+        .as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+    let offsets = lists.value_offsets();
+    for row in 0..lists.len() {
+        if lists.is_null(row) {
+            continue;
+        }
+        let (from, to) = (offsets[row] as usize, offsets[row + 1] as usize);
+        if values.null_count() == 0 {
+            f(row, &values.values()[from..to]);
+        } else {
+            let kept: Vec<f64> = (from..to)
+                .filter(|i| values.is_valid(*i))
+                .map(|i| values.value(i))
+                .collect();
+            f(row, &kept);
+        }
+    }
+}
+
 /// Calls `f(row, value)` for each non-NULL value whose filter (if any) is true.
 fn each_value(values: &ArrayRef, filter: Option<&BooleanArray>, mut f: impl FnMut(usize, f64)) {
     let values = values.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
@@ -369,13 +394,9 @@ impl GroupsAccumulator for SetGroupsAccumulator {
         total_num_groups: usize,
     ) -> Result<()> {
         self.groups.resize_with(total_num_groups, Vec::new);
-        let lists = values[0].as_list::<i32>();
-        for (row, group) in group_indices.iter().enumerate() {
-            if lists.is_valid(row) {
-                let list = lists.value(row);
-                each_value(&list, None, |_, v| self.groups[*group].push(v));
-            }
-        }
+        each_list(&values[0], |row, v| {
+            self.groups[group_indices[row]].extend_from_slice(v)
+        });
         Ok(())
     }
 
@@ -426,12 +447,7 @@ impl Accumulator for SetAccumulator {
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let lists = states[0].as_list::<i32>();
-        for row in 0..lists.len() {
-            if lists.is_valid(row) {
-                each_value(&lists.value(row), None, |_, v| self.values.push(v));
-            }
-        }
+        each_list(&states[0], |_, v| self.values.extend_from_slice(v));
         Ok(())
     }
 }
