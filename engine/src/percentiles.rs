@@ -90,30 +90,29 @@ impl OptimizerRule for FusePercentiles {
         let LogicalPlan::Aggregate(agg) = plan else {
             return Ok(Transformed::no(plan));
         };
-        // Calls by what they read, in the order they first appear.
-        let mut keys: Vec<(Expr, Option<Expr>)> = Vec::new();
-        let mut members: HashMap<usize, Vec<(usize, f64)>> = HashMap::new();
+        // Calls by what they read (value and filter), in the order they first appear, each
+        // with its (aggregate index, percentile) pairs; only groups of two or more are fused.
+        type Key = (Expr, Option<Expr>);
+        let mut groups: Vec<(Key, Vec<(usize, f64)>)> = Vec::new();
         for (i, e) in agg.aggr_expr.iter().enumerate() {
             if let Some((key, p)) = fusable(e, agg.input.schema()) {
-                let k = match keys.iter().position(|k| *k == key) {
-                    Some(k) => k,
-                    None => {
-                        keys.push(key);
-                        keys.len() - 1
-                    }
-                };
-                members.entry(k).or_default().push((i, p));
+                match groups.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, members)) => members.push((i, p)),
+                    None => groups.push((key, vec![(i, p)])),
+                }
             }
         }
-        members.retain(|_, m| m.len() > 1);
-        if members.is_empty() {
+        groups.retain(|(_, m)| m.len() > 1);
+        if groups.is_empty() {
             return Ok(Transformed::no(LogicalPlan::Aggregate(agg)));
         }
-        // The new aggregate: the calls that stay, then one set per fused group.
-        let fused: HashMap<usize, (usize, usize)> = members
+        // Aggregate index -> (group, field of the group's struct).
+        let fused: HashMap<usize, (usize, usize)> = groups
             .iter()
-            .flat_map(|(k, m)| m.iter().enumerate().map(move |(j, (i, _))| (*i, (*k, j))))
+            .enumerate()
+            .flat_map(|(g, (_, m))| m.iter().enumerate().map(move |(j, (i, _))| (*i, (g, j))))
             .collect();
+        // The new aggregate: the calls that stay, then one set per group.
         let mut aggr_expr: Vec<Expr> = agg
             .aggr_expr
             .iter()
@@ -121,16 +120,13 @@ impl OptimizerRule for FusePercentiles {
             .filter(|(i, _)| !fused.contains_key(i))
             .map(|(_, e)| e.clone())
             .collect();
-        let mut set_names: HashMap<usize, String> = HashMap::new();
-        let mut order: Vec<&usize> = members.keys().collect();
-        order.sort();
-        for k in order {
-            let (value, filter) = &keys[*k];
-            let ps: Vec<f64> = members[k].iter().map(|(_, p)| *p).collect();
+        let mut set_names = Vec::with_capacity(groups.len());
+        for ((value, filter), members) in &groups {
             let mut args = vec![value.clone()];
             args.extend(
-                ps.iter()
-                    .map(|p| Expr::Literal(ScalarValue::Float64(Some(*p)), None)),
+                members
+                    .iter()
+                    .map(|(_, p)| Expr::Literal(ScalarValue::Float64(Some(*p)), None)),
             );
             let call = Expr::AggregateFunction(AggregateFunction::new_udf(
                 Arc::new(AggregateUDF::new_from_impl(PercentileSet::new())),
@@ -140,7 +136,7 @@ impl OptimizerRule for FusePercentiles {
                 vec![],
                 None,
             ));
-            set_names.insert(*k, call.schema_name().to_string());
+            set_names.push(call.schema_name().to_string());
             aggr_expr.push(call);
         }
         let old_schema = Arc::clone(&agg.schema);
@@ -151,10 +147,10 @@ impl OptimizerRule for FusePercentiles {
             .iter()
             .enumerate()
             .map(|(i, (qualifier, field))| {
-                let Some((k, j)) = i.checked_sub(group_count).and_then(|a| fused.get(&a)) else {
+                let Some((g, j)) = i.checked_sub(group_count).and_then(|a| fused.get(&a)) else {
                     return Expr::Column(Column::from((qualifier, field)));
                 };
-                let set = Expr::Column(Column::from_name(set_names[k].clone()));
+                let set = Expr::Column(Column::from_name(set_names[*g].clone()));
                 datafusion::functions::core::expr_fn::get_field(set, field_name(*j))
                     .alias_qualified(qualifier.cloned(), field.name())
             })
@@ -269,18 +265,17 @@ fn compute(values: &mut [f64], ps: &[f64]) -> Vec<Option<f64>> {
         .collect();
     ranks.sort_unstable();
     ranks.dedup();
-    let cmp = |a: &f64, b: &f64| a.total_cmp(b);
-    let mut at = HashMap::with_capacity(ranks.len());
+    // Each selection puts the value of rank `r` at `values[r]` and leaves everything before
+    // it alone, so after the loop every needed rank's value is at its own index.
     let mut start = 0;
     for r in ranks {
-        let (_, v, _) = values[start..].select_nth_unstable_by(r - start, cmp);
-        at.insert(r, *v);
+        values[start..].select_nth_unstable_by(r - start, |a, b| a.total_cmp(b));
         start = r + 1;
     }
     ps.iter()
         .map(|p| {
             let i = index(*p);
-            let (lo, hi) = (at[&(i.floor() as usize)], at[&(i.ceil() as usize)]);
+            let (lo, hi) = (values[i.floor() as usize], values[i.ceil() as usize]);
             if i.floor() == i.ceil() {
                 return Some(lo);
             }

@@ -20,7 +20,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::tree_node::{Transformed, TreeNodeRecursion};
 use datafusion::common::{Result, internal_err};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
@@ -45,7 +45,7 @@ impl PhysicalOptimizerRule for UnorderedAggregates {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let needed =
             plan.output_partitioning().partition_count() == 1 && plan.output_ordering().is_some();
-        Ok(rewrite(plan, needed)?.unwrap_or_else(|p| p))
+        Ok(rewrite(plan, needed)?.data)
     }
 
     fn name(&self) -> &str {
@@ -57,18 +57,19 @@ impl PhysicalOptimizerRule for UnorderedAggregates {
     }
 }
 
-/// `plan` with its unneeded ordered aggregates made plain: `Ok(Ok(new))` when something
-/// changed, `Ok(Err(plan))` when nothing did.
-type Rewritten = std::result::Result<Arc<dyn ExecutionPlan>, Arc<dyn ExecutionPlan>>;
-
-fn rewrite(plan: Arc<dyn ExecutionPlan>, needed: bool) -> Result<Rewritten> {
+/// `plan` with its unneeded ordered aggregates made plain; `needed`: whether its parent needs
+/// the order of its output.
+fn rewrite(
+    plan: Arc<dyn ExecutionPlan>,
+    needed: bool,
+) -> Result<Transformed<Arc<dyn ExecutionPlan>>> {
     if !needed
         && let Some(agg) = plan.downcast_ref::<AggregateExec>()
         && *agg.input_order_mode() != InputOrderMode::Linear
         && !matches!(agg.mode(), AggregateMode::Partial)
         && let Some(new) = forget_below(&plan)?
     {
-        return Ok(Ok(new));
+        return Ok(Transformed::yes(new));
     }
     let required = plan.required_input_ordering();
     let keeps = plan.maintains_input_order();
@@ -77,18 +78,14 @@ fn rewrite(plan: Arc<dyn ExecutionPlan>, needed: bool) -> Result<Rewritten> {
     for (i, child) in plan.children().into_iter().enumerate() {
         let child_needed = required.get(i).is_some_and(Option::is_some)
             || (needed && keeps.get(i).copied().unwrap_or(false));
-        match rewrite(Arc::clone(child), child_needed)? {
-            Ok(new) => {
-                changed = true;
-                children.push(new);
-            }
-            Err(same) => children.push(same),
-        }
+        let child = rewrite(Arc::clone(child), child_needed)?;
+        changed |= child.transformed;
+        children.push(child.data);
     }
     if !changed {
-        return Ok(Err(plan));
+        return Ok(Transformed::no(plan));
     }
-    Ok(Ok(rebuild(plan, children)?))
+    Ok(Transformed::yes(rebuild(plan, children)?))
 }
 
 /// The aggregate `plan` (a final or one-step half) with [`ForgetOrderExec`] below the half that

@@ -179,13 +179,7 @@ impl<'a> Parser<'a> {
             return Ok(Value::Object(members));
         }
         loop {
-            self.skip_space();
-            let key_start = self.pos;
-            if self.peek() != Some(b'"') {
-                return Err(self.error("expected a string as object key"));
-            }
-            self.string()?;
-            let key = unescape(&self.text[key_start..self.pos]).into_owned();
+            let key = unescape(self.key()?).into_owned();
             self.skip_space();
             self.expect(b':')?;
             self.skip_space();
@@ -226,6 +220,17 @@ impl<'a> Parser<'a> {
     }
 
     /// Steps over a string literal (at its opening quote), checking its escapes.
+    /// An object key after optional white space: its literal text, quotes and escapes kept.
+    fn key(&mut self) -> Result<&'a str, String> {
+        self.skip_space();
+        let start = self.pos;
+        if self.peek() != Some(b'"') {
+            return Err(self.error("expected a string as object key"));
+        }
+        self.string()?;
+        Ok(&self.text[start..self.pos])
+    }
+
     fn string(&mut self) -> Result<(), String> {
         self.pos += 1;
         loop {
@@ -346,13 +351,7 @@ impl<'a> Parser<'a> {
                 }
                 let mut found = None;
                 loop {
-                    self.skip_space();
-                    let key_start = self.pos;
-                    if self.peek() != Some(b'"') {
-                        return Err(self.error("expected a string as object key"));
-                    }
-                    self.string()?;
-                    let literal = &self.text[key_start..self.pos];
+                    let literal = self.key()?;
                     let matches = if literal.contains('\\') {
                         unescape(literal) == key
                     } else {
