@@ -10,12 +10,14 @@
 //! | [`eval`] | `sigfuse eval logparse`: quality of learned functions on labeled data |
 //! | [`serve`] | `sigfuse serve`: the lake over the Postgres wire protocol (`sigfuse-sql`) |
 //! | [`user`] | `sigfuse user add|remove|list`: the users file of `serve` |
+//! | [`alloc`] | glibc `malloc` settings for analytical work, applied first thing in `main` |
 //! | [`logging`] | server log lines on stderr, level from `SIGFUSE_LOG` |
 //! | [`progress`] | progress bars on stderr, quiet when stderr is not a terminal |
 //!
 //! The lake defaults to `$SIGFUSE_LAKE`, else `./.sigfuse/lake`; the default lake is filled with
 //! demo data on first use so that the first command a newcomer types shows something.
 
+mod alloc;
 mod demo;
 mod eval;
 mod ingest;
@@ -69,8 +71,22 @@ enum Command {
     Eval(eval::EvalArgs),
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Before the runtime's threads exist, so that every thread's heap starts out tuned.
+    alloc::tune();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     logging::init();
     let mut config = match &cli.config {
