@@ -2,9 +2,10 @@
 //!
 //! A scan turns the `ts` bounds found in the pushed-down filters into the hour (or day) folders
 //! that can hold matching rows and lists only those, then delegates to a `ListingTable` over them
-//! for everything else: row-group and page pruning on the `ts` statistics, projection, file
-//! statistics, and the `ts` sort order of each file. A query over one hour of a 24-hour lake
-//! therefore lists, opens and reads one hour's files.
+//! (sharing the session's file statistics cache) for everything else: row-group and page
+//! pruning on the `ts` statistics, projection, file statistics, and the `ts` sort order of each
+//! file. A query over one hour of a 24-hour lake therefore lists, opens and reads one hour's
+//! files.
 
 use std::sync::Arc;
 
@@ -42,7 +43,7 @@ impl SignalTable {
         }
     }
 
-    fn listing(&self, prefixes: Vec<String>) -> Result<ListingTable> {
+    fn listing(&self, state: &dyn Session, prefixes: Vec<String>) -> Result<ListingTable> {
         let urls = prefixes
             .iter()
             .map(|p| ListingTableUrl::parse(self.lake.url_of(p).as_str()))
@@ -53,7 +54,11 @@ impl SignalTable {
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
             .with_schema(self.kind.read_schema());
-        ListingTable::try_new(config)
+        // The runtime's file statistics cache (as `register_parquet` uses): without it each
+        // scan's fresh ListingTable converted every file's footer into statistics and its sort
+        // order again. Entries are checked against the object's size and time.
+        Ok(ListingTable::try_new(config)?
+            .with_cache(state.runtime_env().cache_manager.get_file_statistic_cache()))
     }
 }
 
@@ -89,7 +94,7 @@ impl TableProvider for SignalTable {
             let schema = datafusion::physical_plan::project_schema(&self.schema(), projection)?;
             return Ok(Arc::new(EmptyExec::new(schema)));
         }
-        self.listing(prefixes)?
+        self.listing(state, prefixes)?
             .scan(state, projection, filters, limit)
             .await
     }
