@@ -8,8 +8,9 @@
 //! hands the projection, filters and limit to the optimizer: time bounds prune hour folders
 //! and row groups, projections drop the modalities a query does not read.
 
+use std::collections::HashMap;
 use std::fmt::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -135,12 +136,19 @@ select list or its filters): the others cost nothing to a query that does not as
 pub struct SignalWindows {
     /// SQL names of the logs, spans, metrics and events tables.
     tables: [String; 4],
+    /// Output schema by call shape (sliding, `since` given, `until` given). A call needs the
+    /// schema before the scan knows which columns are read; planning the whole query on every
+    /// call only to learn it was done again at the scan for the columns read.
+    schemas: Mutex<HashMap<(bool, bool, bool), SchemaRef>>,
 }
 
 impl SignalWindows {
     /// Over the four tables, given by their SQL names (logs, spans, metrics, events).
     pub fn new(tables: [String; 4]) -> Self {
-        Self { tables }
+        Self {
+            tables,
+            schemas: Mutex::default(),
+        }
     }
 
     /// The function's documentation (table functions have no `documentation()` hook).
@@ -499,11 +507,27 @@ impl TableFunctionImpl for SignalWindows {
             until,
         };
         let sql = query.sql(Parts::ALL);
-        // Planning only resolves the in-memory catalog: nothing here waits on I/O.
-        let full = super::ready(NAME, state.create_logical_plan(&sql))??;
+        let shape = (slide < width, since.is_some(), until.is_some());
+        let known = self
+            .schemas
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&shape).cloned());
+        let (schema, full) = match known {
+            Some(schema) => (schema, None),
+            None => {
+                // Planning only resolves the in-memory catalog: nothing here waits on I/O.
+                let full = super::ready(NAME, state.create_logical_plan(&sql))??;
+                let schema = Arc::clone(full.schema().inner());
+                if let Ok(mut m) = self.schemas.lock() {
+                    m.insert(shape, Arc::clone(&schema));
+                }
+                (schema, Some(unqualified(full)?))
+            }
+        };
         Ok(Arc::new(Windows {
-            schema: Arc::clone(full.schema().inner()),
-            full: unqualified(full)?,
+            schema,
+            full,
             query,
             sql,
         }))
@@ -548,7 +572,8 @@ fn unqualified(plan: LogicalPlan) -> Result<LogicalPlan> {
 struct Windows {
     schema: SchemaRef,
     /// The query with every column, planned.
-    full: LogicalPlan,
+    /// The whole query's plan where the call planned it (the first call of its shape).
+    full: Option<LogicalPlan>,
     query: Query,
     sql: String,
 }
@@ -592,8 +617,8 @@ impl TableProvider for Windows {
                 Parts::of(read.chain(filtered))
             }
         };
-        let plan = if parts == Parts::ALL {
-            self.full.clone()
+        let plan = if let (Some(full), true) = (&self.full, parts == Parts::ALL) {
+            full.clone()
         } else {
             let Some(session) = state.as_any().downcast_ref::<SessionState>() else {
                 return plan_err!("{NAME}: needs a full DataFusion session");
