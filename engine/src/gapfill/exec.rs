@@ -187,11 +187,9 @@ impl ExecutionPlan for GapFillExec {
 
     fn with_new_children(
         self: Arc<Self>,
-        mut children: Vec<Arc<dyn ExecutionPlan>>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let (Some(input), true) = (children.pop(), children.is_empty()) else {
-            return internal_err!("GapFillExec: expected one child");
-        };
+        let input = crate::only_child(children, "GapFillExec")?;
         Ok(Arc::new(Self::new(
             input,
             self.time,
