@@ -3,12 +3,12 @@
 //! Parquet decoding allocates a fresh buffer of up to a few MiB for every page and frees it a
 //! moment later. With glibc's defaults, frees at the top of a heap above its (dynamic) trim
 //! threshold hand the memory back to the kernel (`madvise`), so the next page's buffer is
-//! page-faulted and zeroed again: 20-35 % of the samples of a trace-id join (`benches/peers.py`
-//! q5) were in the kernel. Serving blocks up to 32 MiB from the heap (glibc's maximum for
-//! this setting on 64-bit) and trimming only above 256 MiB of free top memory keeps those
-//! pages mapped: page faults over 20 runs of q5 72 k → 24 k, CPU time 2.02 → 1.71-1.77 s; q3
-//! 346-362 k → 151-212 k, 7.6-9.0 → 6.9-7.2 s (`perf stat -e page-faults,task-clock`,
-//! docs/benchmarks.md). The price: a server keeps up to 256 MiB of freed memory per heap for
+//! page-faulted and zeroed again (`perf record`: 22 % of a log search's samples in the kernel,
+//! against 11 % for plain DataFusion; 7 % of a trace-id join's in page faults). Serving blocks
+//! up to 32 MiB from the heap (glibc's maximum for this setting on 64-bit) and trimming only
+//! above 256 MiB of free top memory keeps those pages mapped: over 20 runs of `benches/peers.py`
+//! q5, page faults 104 k → 26 k and CPU time 1.89 → 1.73 s; q6 39 k → 7.5 k, 374 → 271 ms
+//! (`perf stat -e page-faults,task-clock`, docs/benchmarks.md). The price: a server keeps up to 256 MiB of freed memory per heap for
 //! reuse instead of returning it at once. Replacing the allocator was measured too: mimalloc
 //! slowed the large queries (NOTES.md, session 11); jemalloc-style crates add a C build.
 
