@@ -62,7 +62,7 @@ for name in q_windows q_score q_root; do
   skip=$((2 + $([ -n "${setup[$name]:-}" ] && echo 1 || echo 0)))
   out=$("$bin" --lake "$lake" query --timing --format none "$script" 2>&1)
   rows=$(echo "$out" | sed -n 's/^(\([0-9]*\) rows)$/\1/p' | tail -1)
-  times=$(echo "$out" | sed -n 's/^Time: \([0-9.]*\) ms$/\1/p' | tail -n +$skip | sort -n)
+  times=$(echo "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*$/\1/p' | tail -n +$skip | sort -n)
   n=$(echo "$times" | wc -l)
   median=$(echo "$times" | sed -n "$(( (n + 1) / 2 ))p")
   echo "$name: $rows rows, median $median ms (min $(echo "$times" | head -1), max $(echo "$times" | tail -1)), $n runs"

@@ -11,6 +11,8 @@ use datafusion::arrow::csv::Writer as CsvWriter;
 use datafusion::arrow::json::LineDelimitedWriter;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::execute_stream;
 use futures::StreamExt;
 use sigfuse_engine::{Command, Engine, EngineConfig, split_commands};
 use sigfuse_storage::lake::{object_url, store_for_url};
@@ -42,7 +44,7 @@ pub struct QueryArgs {
     #[arg(long)]
     out: Option<String>,
     /// Print each statement's time (planning to last row written) to stderr, like psql's
-    /// `\timing`.
+    /// `\timing`, and the part of it spent planning (SQL to physical plan).
     #[arg(long)]
     timing: bool,
 }
@@ -106,7 +108,7 @@ pub async fn run(
             }
             other => {
                 if let Some(df) = engine.model_command(&other).await? {
-                    print(df, args.format).await?;
+                    print(df.execute_stream().await?, args.format).await?;
                 } else {
                     eprintln!("{}", done(&other));
                 }
@@ -117,15 +119,28 @@ pub async fn run(
         let state = engine.ctx().state();
         let plan = state.statement_to_plan(statement).await?;
         let df = engine.ctx().execute_logical_plan(plan).await?;
-        if i == last
+        let planned = if i == last
             && let Some(out) = &args.out
         {
             write_to(&engine, df, args.format, out).await?;
+            None
         } else {
-            print(df, args.format).await?;
-        }
+            let task = Arc::new(df.task_ctx());
+            let physical = df.create_physical_plan().await?;
+            let planned = started.elapsed();
+            print(execute_stream(physical, task)?, args.format).await?;
+            Some(planned)
+        };
         if args.timing {
-            eprintln!("Time: {:.3} ms", started.elapsed().as_secs_f64() * 1e3);
+            let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+            match planned {
+                Some(p) => eprintln!(
+                    "Time: {:.3} ms (planning {:.3} ms)",
+                    ms(started.elapsed()),
+                    ms(p)
+                ),
+                None => eprintln!("Time: {:.3} ms", ms(started.elapsed())),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -140,9 +155,8 @@ enum Printer<W: Write> {
     Count(usize),
 }
 
-async fn print(df: DataFrame, format: OutFormat) -> Result<()> {
+async fn print(mut stream: SendableRecordBatchStream, format: OutFormat) -> Result<()> {
     let pb = progress::bar(None, "rows");
-    let mut stream = df.execute_stream().await?;
     let stdout = std::io::stdout();
     let mut printer = match format {
         // Parquet goes only to --out, which takes the last statement: earlier ones (a CREATE
