@@ -88,6 +88,29 @@ fn ingest_then_query_as_table_csv_json_and_parquet_file() {
     );
     assert_eq!(text(&out.stdout).trim(), r#"{"n":1}"#);
 
+    // --timing: the whole statement's time and, inside it, the planning.
+    let out = sigfuse(
+        &lake,
+        &[
+            "query",
+            "--timing",
+            "--format",
+            "none",
+            "SELECT count(*) FROM spans; SELECT 1",
+        ],
+    );
+    let err = text(&out.stderr);
+    let times: Vec<(f64, f64)> = err
+        .lines()
+        .filter_map(|l| {
+            let l = l.strip_prefix("Time: ")?.strip_suffix(" ms)")?;
+            let (total, plan) = l.split_once(" ms (planning ")?;
+            Some((total.parse().ok()?, plan.parse().ok()?))
+        })
+        .collect();
+    assert_eq!(times.len(), 2, "{err}");
+    assert!(times.iter().all(|&(t, p)| 0.0 < p && p <= t), "{err}");
+
     let target = dir.path().join("out/errors.parquet");
     let out = sigfuse(
         &lake,
