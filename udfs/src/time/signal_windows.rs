@@ -293,24 +293,10 @@ impl SignalWindows {
                 lw = windowed(logs, ""),
             )
         };
-        // Measured on a 1 h x 40-service demo lake (benches/peers.sh): exact `percentile_cont`
-        // is about twice as fast as the t-digest of `approx_percentile_cont` at these group
-        // sizes (it keeps the values: memory grows with the spans of a window), and sorting the
-        // aggregated list is several times faster than `array_agg(… ORDER BY …)`, which keeps
-        // an ordering column per value and merges them; the name (kind) leads the struct and
-        // is unique in its group, so the order is the same.
-        //
-        // Calls across services (`c`: a child span joined with its parent) feed both
-        // `span_callees` (per caller) and `span_inbound_gap_ms` (per callee). DataFusion inlines
-        // a CTE at each use, so both come from one grouping-sets aggregate over `c` (the set
-        // without `caller` is the callee's inbound side; `caller` is never NULL in `c`), and
-        // the self-join runs once: on the same lake 1.0 s -> 0.62 s for the whole query. The
-        // explicit `parent_span_id IS NOT NULL` (root spans never match) lets the planner
-        // build one shared hash table instead of repartitioning both sides: -> 0.55 s.
         // Per (service, window, metric): with per-host means, first per host (`mh`) and then
-        // summed over the hosts; without them straight from the rows, which skips an
-        // aggregation of ~2.5x as many groups (q3 of benches/peers.sh: the metric aggregates' compute
-        // ~55 -> ~15 ms, `perf stat` CPU of 15 runs 5.16-5.42 -> 4.62-4.90 s).
+        // over the hosts; without them straight from the rows, which skips an aggregation of
+        // ~2.5x as many groups (q3 of benches/peers.sh: the metric aggregates' compute ~55 ->
+        // ~15 ms, `perf stat` CPU of 15 runs 5.16-5.42 -> 4.62-4.90 s).
         let mw = windowed(metrics, "");
         let metrics_cte = if hosts {
             format!(
@@ -331,6 +317,20 @@ impl SignalWindows {
                  FROM {mw} GROUP BY service, window_start, name)"
             )
         };
+        // Measured on a 1 h x 40-service demo lake (benches/peers.sh): exact `percentile_cont`
+        // is about twice as fast as the t-digest of `approx_percentile_cont` at these group
+        // sizes (it keeps the values: memory grows with the spans of a window), and sorting the
+        // aggregated list is several times faster than `array_agg(… ORDER BY …)`, which keeps
+        // an ordering column per value and merges them; the name (kind) leads the struct and
+        // is unique in its group, so the order is the same.
+        //
+        // Calls across services (`c`: a child span joined with its parent) feed both
+        // `span_callees` (per caller) and `span_inbound_gap_ms` (per callee). DataFusion inlines
+        // a CTE at each use, so both come from one grouping-sets aggregate over `c` (the set
+        // without `caller` is the callee's inbound side; `caller` is never NULL in `c`), and
+        // the self-join runs once: on the same lake 1.0 s -> 0.62 s for the whole query. The
+        // explicit `parent_span_id IS NOT NULL` (root spans never match) lets the planner
+        // build one shared hash table instead of repartitioning both sides: -> 0.55 s.
         format!(
             "WITH \
              {logs_cte}, \
