@@ -36,17 +36,6 @@ pub mod unordered;
 
 pub use models::{Command, CreateModel, ModelReport, split_commands};
 
-/// The one child of a single-input operator, from `ExecutionPlan::with_new_children`.
-pub(crate) fn only_child(
-    mut children: Vec<Arc<dyn ExecutionPlan>>,
-    operator: &str,
-) -> Result<Arc<dyn ExecutionPlan>> {
-    match (children.pop(), children.is_empty()) {
-        (Some(input), true) => Ok(input),
-        _ => internal_err!("{operator}: expected one child"),
-    }
-}
-
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -73,6 +62,17 @@ use sigfuse_udfs::ModelHandles;
 use sigfuse_udfs::settings::SigfuseOptions;
 
 use crate::text_encoders::EngineTextEncoders;
+
+/// The one child of a single-input operator, from `ExecutionPlan::with_new_children`.
+pub(crate) fn only_child(
+    mut children: Vec<Arc<dyn ExecutionPlan>>,
+    operator: &str,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    match (children.pop(), children.is_empty()) {
+        (Some(input), true) => Ok(input),
+        _ => internal_err!("{operator}: expected one child"),
+    }
+}
 
 /// The schema of the system tables (`sigfuse.models`).
 pub const SYSTEM_SCHEMA: &str = "sigfuse";

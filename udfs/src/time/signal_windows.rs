@@ -584,8 +584,8 @@ fn unqualified(plan: LogicalPlan) -> Result<LogicalPlan> {
 #[derive(Debug)]
 struct Windows {
     schema: SchemaRef,
-    /// The query with every column, planned.
-    /// The whole query's plan where the call planned it (the first call of its shape).
+    /// The query with every column, planned, where the call planned it (the first call of its
+    /// shape; later calls know the schema and leave planning to the scan).
     full: Option<LogicalPlan>,
     query: Query,
     sql: String,
