@@ -17,8 +17,10 @@
 //! | [`text_encoders`] | loads `embed_text`'s models from folders or the object store, once per model |
 //! | [`gapfill`] | `time_bucket_gapfill` with `locf`/`interpolate`: analyzer rule, logical node, `GapFillExec` |
 //! | [`percentiles`] | optimizer rule: the `percentile_cont` calls of one aggregate over one value share one copy of the values |
-//! | [`planner`] | the query planner: DataFusion's plus our extension planners (gap filling, ASOF) |
-//! | [`split_statements`] | splits a script into statements for one-by-one execution (ASOF joins rewritten for the planner) |
+//! | [`materialized`] | `WITH x AS MATERIALIZED (…)`: AST rewrite, relation planner, logical node, `MaterializedCteExec` (the body computed once) |
+//! | [`planner`] | the query planner: DataFusion's plus our extension planners (gap filling, ASOF, materialized CTEs) |
+//! | [`rewrite_statement`], [`rewrite_sql`] | the AST rewrites our SQL extensions need (ASOF joins, materialized CTEs), on a statement or on text |
+//! | [`split_statements`] | splits a script into statements for one-by-one execution (rewritten for the planner) |
 //! | [`models`] | the model statements (recognized by [`split_commands`]), models under `_models/`, the `sigfuse.models` table, loading models into the functions |
 //!
 //! It does not speak a wire protocol (that is `sigfuse-sql`) and does not parse sources (that is
@@ -28,6 +30,7 @@ pub mod asof;
 pub mod config;
 pub mod gapfill;
 pub mod like_escape;
+pub mod materialized;
 pub mod models;
 pub mod percentiles;
 pub mod planner;
@@ -159,6 +162,7 @@ impl Engine {
             .build();
         let mut ctx = SessionContext::new_with_state(state);
         ctx.register_relation_planner(Arc::new(asof::AsofRelationPlanner))?;
+        ctx.register_relation_planner(Arc::new(materialized::MaterializedRelationPlanner))?;
         let store_url = lake.object_store_url();
         ctx.register_object_store(store_url.as_ref(), Arc::clone(lake.store()));
         for kind in SignalKind::ALL {
@@ -205,13 +209,14 @@ impl Engine {
     }
 
     /// Plans one statement as `SessionContext::sql` does (the session's dialect and checks)
-    /// plus sigfuse's SQL extensions that need the statement itself: ASOF joins
-    /// ([`asof::sql`]). `ctx().sql()` is DataFusion's alone and refuses `a ASOF JOIN b`.
+    /// plus sigfuse's SQL extensions that need the statement itself ([`rewrite_statement`]).
+    /// `ctx().sql()` is DataFusion's alone: it refuses `a ASOF JOIN b` and inlines
+    /// `AS MATERIALIZED` CTEs.
     pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
         let state = self.ctx.state();
         let dialect = state.config().options().sql_parser.dialect;
         let mut statement = state.sql_to_statement(sql, &dialect)?;
-        asof::sql::wrap_asof_joins_df(&mut statement);
+        rewrite_statement(&mut statement);
         let plan = state.statement_to_plan(statement).await?;
         SQLOptions::new().verify_plan(&plan)?;
         self.ctx.execute_logical_plan(plan).await
@@ -349,15 +354,67 @@ fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
     rules
 }
 
+/// Rewrites a statement for the SQL extensions the planner cannot see otherwise: ASOF joins
+/// ([`asof::sql`]) and `AS MATERIALIZED` CTEs ([`materialized::sql`]), also inside `EXPLAIN`
+/// and `COPY (…) TO`. Returns whether anything changed. Idempotent.
+pub fn rewrite_statement(statement: &mut Statement) -> bool {
+    use datafusion::sql::parser::{CopyToSource, CopyToStatement};
+    match statement {
+        Statement::Statement(s) => {
+            let asof = asof::wrap_asof_joins(s.as_mut());
+            materialized::mark_materialized(s.as_mut()) | asof
+        }
+        Statement::Explain(e) => rewrite_statement(&mut e.statement),
+        Statement::CopyTo(CopyToStatement {
+            source: CopyToSource::Query(q),
+            ..
+        }) => {
+            let asof = asof::wrap_asof_joins(q.as_mut());
+            materialized::mark_materialized(q.as_mut()) | asof
+        }
+        _ => false,
+    }
+}
+
+/// [`rewrite_statement`] for SQL text (PostgreSQL dialect), for callers that hold only the
+/// string: `Some(rewritten)` when anything changed, `None` when nothing did or the text does
+/// not parse (the caller's parser then reports the error as usual). Cheap substring tests keep
+/// every other statement off the parse-and-print path.
+pub fn rewrite_sql(sql: &str) -> Option<String> {
+    use datafusion::sql::sqlparser::parser::Parser;
+    let asof = asof::sql::may_have_asof(sql);
+    let materialized = materialized::sql::may_have_hint(sql);
+    if !asof && !materialized {
+        return None;
+    }
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    let mut changed = false;
+    for s in &mut statements {
+        if asof {
+            changed |= asof::wrap_asof_joins(s);
+        }
+        if materialized {
+            changed |= materialized::mark_materialized(s);
+        }
+    }
+    changed.then(|| {
+        statements
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(";\n")
+    })
+}
+
 /// Splits a SQL script into its statements (PostgreSQL dialect, as users write over the wire),
-/// with ASOF joins in the shape the planner takes ([`asof::sql`]).
+/// rewritten for the planner ([`rewrite_statement`]).
 pub fn split_statements(sql: &str) -> Result<Vec<Statement>> {
     let mut statements: Vec<Statement> =
         DFParser::parse_sql_with_dialect(sql, &PostgreSqlDialect {})?
             .into_iter()
             .collect();
     for s in &mut statements {
-        asof::sql::wrap_asof_joins_df(s);
+        rewrite_statement(s);
     }
     Ok(statements)
 }

@@ -1,4 +1,5 @@
-//! The session's query planner: DataFusion's, plus our extension planners (gap filling, ASOF join).
+//! The session's query planner: DataFusion's, plus our extension planners (gap filling, ASOF
+//! join, materialized CTEs), and the linking of a materialized CTE's copies.
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use datafusion::physical_planner::{DefaultPhysicalPlanner, ExtensionPlanner, Phy
 
 use crate::asof::AsofExtensionPlanner;
 use crate::gapfill::exec::GapFillPlanner;
+use crate::materialized::{MaterializedCtePlanner, share_materialized};
 
 /// DataFusion's physical planner with sigfuse's extension nodes.
 #[derive(Debug, Default)]
@@ -23,10 +25,14 @@ impl QueryPlanner for SigfuseQueryPlanner {
         logical_plan: &LogicalPlan,
         session: &dyn datafusion::catalog::Session,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let planners: Vec<Arc<dyn ExtensionPlanner + Send + Sync>> =
-            vec![Arc::new(GapFillPlanner), Arc::new(AsofExtensionPlanner)];
-        DefaultPhysicalPlanner::with_extension_planners(planners)
+        let planners: Vec<Arc<dyn ExtensionPlanner + Send + Sync>> = vec![
+            Arc::new(GapFillPlanner),
+            Arc::new(AsofExtensionPlanner),
+            Arc::new(MaterializedCtePlanner),
+        ];
+        let plan = DefaultPhysicalPlanner::with_extension_planners(planners)
             .create_physical_plan(logical_plan, session)
-            .await
+            .await?;
+        share_materialized(plan)
     }
 }

@@ -683,11 +683,12 @@ impl SimpleQueryHandler for Session {
         } else {
             query
         };
-        // ASOF joins become the nested-join form the engine plans (sigfuse_engine::asof::sql);
-        // the handler parses the text again and hands `statement.to_string()` on, which keeps it.
+        // ASOF joins and materialized CTEs become the forms the engine plans
+        // (sigfuse_engine::rewrite_sql); the handler parses the text again and hands
+        // `statement.to_string()` on, which keeps them.
         let compat = crate::compat::rewrite_sql(query);
         let query = compat.as_deref().unwrap_or(query);
-        let rewritten = sigfuse_engine::asof::rewrite_sql(query);
+        let rewritten = sigfuse_engine::rewrite_sql(query);
         let query = rewritten.as_deref().unwrap_or(query);
         let timeout = self.timeout(client);
         // One query: answered here (rows by crate::encode); anything else (several statements,
@@ -1003,7 +1004,7 @@ impl QueryParser for GuardedParser {
         }
         let compat = crate::compat::rewrite_sql(sql);
         let sql = compat.as_deref().unwrap_or(sql);
-        let rewritten = sigfuse_engine::asof::rewrite_sql(sql);
+        let rewritten = sigfuse_engine::rewrite_sql(sql);
         let sql = rewritten.as_deref().unwrap_or(sql);
         // Kept with the text as the client wrote it (columns are named from it); the plan is
         // the rewritten text's.

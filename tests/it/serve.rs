@@ -960,6 +960,28 @@ async fn asof_join_over_simple_and_extended_protocols() {
     assert!(plan.contains("AsofJoinExec: mode=>"), "{plan}");
 }
 
+/// `WITH … AS MATERIALIZED` reaches the engine through both protocols (rewritten before
+/// datafusion-postgres parses it; see sigfuse_engine::materialized::sql): a volatile body is
+/// computed once, so both references see the same rows.
+#[tokio::test]
+async fn materialized_cte_over_simple_and_extended_protocols() {
+    let server = start(ServeOptions::default(), None).await;
+    let client = connect(server.addr).await;
+    let sql = "WITH r AS MATERIALIZED (SELECT service, random() AS x FROM logs WHERE service = 'cart') \
+               SELECT count(*) FROM r a JOIN r b ON a.x = b.x";
+    let shown = client.simple_query(sql).await.unwrap();
+    assert_eq!(first_value(&shown), "3600");
+    let row = client
+        .query_one(
+            "with r as materialized (select service, random() as x from logs where service = $1) \
+             select count(*) from r a join r b on a.x = b.x",
+            &[&"cart"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 3600);
+}
+
 /// Catalog queries of BI tools and drivers (tests/wire/bi has the full replay, run by
 /// scripts/test): their answers, not only that they run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

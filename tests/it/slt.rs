@@ -105,7 +105,20 @@ impl AsyncDB for Db {
                 Some(df) => df,
                 None => return Ok(DBOutput::StatementComplete(0)),
             },
-            // Engine::sql, not ctx().sql(): the former knows sigfuse's ASOF JOIN.
+            // Planned as `sigfuse query` plans it: parsed in the PostgreSQL dialect and
+            // rewritten for ASOF joins and materialized CTEs by split_commands.
+            (Some(Command::Sql(statement)), true) => {
+                let state = self.engine.ctx().state();
+                let plan = state
+                    .statement_to_plan(*statement)
+                    .await
+                    .map_err(SltError)?;
+                self.engine
+                    .ctx()
+                    .execute_logical_plan(plan)
+                    .await
+                    .map_err(SltError)?
+            }
             _ => self.engine.sql(sql).await.map_err(SltError)?,
         };
         let schema = df.schema().as_arrow().clone();

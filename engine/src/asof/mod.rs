@@ -37,7 +37,7 @@ pub mod sql;
 
 pub use exec::{AsofExtensionPlanner, AsofJoinExec};
 pub use logical::{AsofJoin, AsofOp, PushLeftFiltersIntoAsof};
-pub use sql::{AsofRelationPlanner, rewrite_sql, wrap_asof_joins};
+pub use sql::{AsofRelationPlanner, wrap_asof_joins};
 
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@
 //!    nested join: `a JOIN b ASOF JOIN c … JOIN d` → `(a JOIN b ASOF JOIN c …) JOIN d`. The
 //!    rewritten statement prints as that SQL and parses back to the same tree, so text-based
 //!    paths (the Postgres endpoint re-parses `statement.to_string()`) keep it;
-//!    [`rewrite_sql`] is the text form for callers that hold only the string.
+//!    [`crate::rewrite_statement`] and [`crate::rewrite_sql`] apply it with the other rewrites.
 //! 2. [`AsofRelationPlanner`], registered on every session, plans a nested join whose last join
 //!    is an ASOF join: both sides through the normal planner, the conditions with
 //!    `sql_to_expr`, and returns `LogicalPlan::Extension(AsofJoin)`.
@@ -23,13 +23,10 @@ use datafusion::logical_expr::planner::{
     PlannedRelation, RelationPlanner, RelationPlannerContext, RelationPlanning,
 };
 use datafusion::logical_expr::{Extension, LogicalPlan};
-use datafusion::sql::parser::{CopyToSource, CopyToStatement, Statement as DFStatement};
 use datafusion::sql::sqlparser::ast::{
     Join, JoinConstraint, JoinOperator, Query, SetExpr, TableFactor, TableWithJoins, VisitMut,
     VisitorMut,
 };
-use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-use datafusion::sql::sqlparser::parser::Parser;
 use std::sync::Arc;
 
 use super::logical::AsofJoin;
@@ -46,43 +43,12 @@ pub fn wrap_asof_joins<T: VisitMut>(node: &mut T) -> bool {
     wrapper.changed
 }
 
-/// [`wrap_asof_joins`] for DataFusion's statement type, including the queries inside its own
-/// `EXPLAIN` and `COPY (…) TO`.
-pub fn wrap_asof_joins_df(statement: &mut DFStatement) -> bool {
-    match statement {
-        DFStatement::Statement(s) => wrap_asof_joins(s.as_mut()),
-        DFStatement::Explain(e) => wrap_asof_joins_df(&mut e.statement),
-        DFStatement::CopyTo(CopyToStatement {
-            source: CopyToSource::Query(q),
-            ..
-        }) => wrap_asof_joins(q.as_mut()),
-        _ => false,
-    }
-}
-
-/// [`wrap_asof_joins`] for SQL text (PostgreSQL dialect): `Some(rewritten)` when the text has
-/// an ASOF join, `None` when it has none or does not parse (the caller's parser then reports
-/// the error as usual). A cheap substring test keeps every other statement off this path.
-pub fn rewrite_sql(sql: &str) -> Option<String> {
-    if !sql
-        .as_bytes()
+/// Whether SQL text may hold an ASOF join: a cheap test that keeps every other statement off
+/// the parse-and-print path of [`crate::rewrite_sql`].
+pub(crate) fn may_have_asof(sql: &str) -> bool {
+    sql.as_bytes()
         .windows(4)
         .any(|w| w.eq_ignore_ascii_case(b"asof"))
-    {
-        return None;
-    }
-    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
-    let mut changed = false;
-    for s in &mut statements {
-        changed |= wrap_asof_joins(s);
-    }
-    changed.then(|| {
-        statements
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(";\n")
-    })
 }
 
 struct Wrapper {

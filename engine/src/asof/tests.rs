@@ -231,9 +231,9 @@ async fn inputs_in_declared_ts_order_need_no_sort_and_a_false_declaration_is_an_
 
 #[test]
 fn the_text_rewrite_is_idempotent_and_skips_other_statements() {
-    assert_eq!(crate::asof::rewrite_sql("SELECT 1"), None);
-    assert_eq!(crate::asof::rewrite_sql("SELECT asof FROM t"), None);
-    let once = crate::asof::rewrite_sql(
+    assert_eq!(crate::rewrite_sql("SELECT 1"), None);
+    assert_eq!(crate::rewrite_sql("SELECT asof FROM t"), None);
+    let once = crate::rewrite_sql(
         "SELECT * FROM a JOIN b ON a.x = b.x ASOF JOIN c MATCH_CONDITION (a.t >= c.t) JOIN d ON true",
     )
     .unwrap();
@@ -241,7 +241,7 @@ fn the_text_rewrite_is_idempotent_and_skips_other_statements() {
         once,
         "SELECT * FROM (a JOIN b ON a.x = b.x ASOF JOIN c MATCH_CONDITION (a.t >= c.t)) JOIN d ON true"
     );
-    assert_eq!(crate::asof::rewrite_sql(&once), None);
+    assert_eq!(crate::rewrite_sql(&once), None);
 }
 
 #[tokio::test]

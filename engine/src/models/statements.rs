@@ -85,7 +85,7 @@ pub fn split_commands(sql: &str) -> Result<Vec<Command>> {
             .map(ToString::to_string)
             .collect();
         for mut s in DFParser::parse_sql_with_dialect(&text, &dialect)? {
-            crate::asof::sql::wrap_asof_joins_df(&mut s);
+            crate::rewrite_statement(&mut s);
             out.push(Command::Sql(Box::new(s)));
         }
     }

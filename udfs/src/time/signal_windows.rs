@@ -6,7 +6,9 @@
 //! the form of that query with only the optional column groups (log templates, per-operation
 //! spans, per-host metrics, change recency) that the query's columns and filters read, and
 //! hands the projection, filters and limit to the optimizer: time bounds prune hour folders
-//! and row groups, projections drop the modalities a query does not read.
+//! and row groups, projections drop the modalities a query does not read. The spans in range
+//! are read once, into memory (a materialized CTE, `sigfuse_engine::materialized`), for the
+//! span statistics and the parent–child join behind `span_callees`/`span_inbound_gap_ms`.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -108,7 +110,9 @@ end, NULL when there was none in the hour before the window's end; the one colum
 before the window, so it can be set in a window without events). Rows whose service is NULL \
 are kept per modality, unjoined. `log_templates`, `log_templates_distinct`, `span_operations`, \
 `host_metrics` and `event_change_recency` are computed only when the query reads them (in its \
-select list or its filters): the others cost nothing to a query that does not ask for them.",
+select list or its filters): the others cost nothing to a query that does not ask for them. \
+The spans in `[since, until)` are held in memory while the query runs (read once for all the \
+span columns; counted against the memory limit).",
     syntax_example = "signal_windows(width [, slide [, since, until]])",
     sql_example = r#"```sql
 > SELECT service, window_start, log_lines, log_error, spans, error_ratio, latency_p95_ms, events
@@ -237,13 +241,13 @@ impl SignalWindows {
             lookback = interval(CHANGE_LOOKBACK),
         );
         // Rows with their window start(s): one per window holding them. `extra` columns are
-        // computed once per row, before a sliding window repeats it.
-        let windowed = |table: &str, extra: &str| -> String {
+        // computed once per row, before a sliding window repeats it. `from` is a table and
+        // its filter (`in_range`), or a CTE already filtered.
+        let in_range = |table: &str| format!("{table} WHERE true{range}");
+        let windowed = |from: &str, extra: &str| -> String {
             let step = format!("time_bucket({}, ts)", interval(slide));
             if slide == width {
-                return format!(
-                    "(SELECT *{extra}, {step} AS window_start FROM {table} WHERE true{range})"
-                );
+                return format!("(SELECT *{extra}, {step} AS window_start FROM {from})");
             }
             let n = (width + slide - 1) / slide;
             let starts: Vec<String> = (0..n)
@@ -251,7 +255,7 @@ impl SignalWindows {
                 .collect();
             format!(
                 "(SELECT * FROM (SELECT *, unnest(make_array({})) AS window_start FROM \
-                 (SELECT *{extra} FROM {table} WHERE true{range})) WHERE ts < window_start + {})",
+                 (SELECT *{extra} FROM {from})) WHERE ts < window_start + {})",
                 starts.join(", "),
                 interval(width)
             )
@@ -283,21 +287,24 @@ impl SignalWindows {
                  FROM lt GROUP BY service, window_start)",
                 sev = severities.join(", "),
                 sevsum = severity_sums.join(", "),
-                lw = windowed(logs, ", log_template_id(body, service) AS template_id"),
+                lw = windowed(
+                    &in_range(logs),
+                    ", log_template_id(body, service) AS template_id"
+                ),
             )
         } else {
             format!(
                 "l AS (SELECT service, window_start, count(*) AS log_lines, {sev} \
                  FROM {lw} GROUP BY service, window_start)",
                 sev = severities.join(", "),
-                lw = windowed(logs, ""),
+                lw = windowed(&in_range(logs), ""),
             )
         };
         // Per (service, window, metric): with per-host means, first per host (`mh`) and then
         // over the hosts; without them straight from the rows, which skips an aggregation of
         // ~2.5x as many groups (q3 of benches/peers.sh: the metric aggregates' compute ~55 ->
         // ~15 ms, `perf stat` CPU of 15 runs 5.16-5.42 -> 4.62-4.90 s).
-        let mw = windowed(metrics, "");
+        let mw = windowed(&in_range(metrics), "");
         let metrics_cte = if hosts {
             format!(
                 "mh AS (SELECT service, window_start, name, host, sum(value) AS total, count(value) AS n, \
@@ -328,12 +335,19 @@ impl SignalWindows {
         // `span_callees` (per caller) and `span_inbound_gap_ms` (per callee). DataFusion inlines
         // a CTE at each use, so both come from one grouping-sets aggregate over `c` (the set
         // without `caller` is the callee's inbound side; `caller` is never NULL in `c`), and
-        // the self-join runs once: on the same lake 1.0 s -> 0.62 s for the whole query. The
-        // explicit `parent_span_id IS NOT NULL` (root spans never match) lets the planner
-        // build one shared hash table instead of repartitioning both sides: -> 0.55 s.
+        // the self-join runs once: on the same lake 1.0 s -> 0.62 s for the whole query.
+        //
+        // `sp`, the spans in range, is a materialized CTE (sigfuse_engine::materialized; the
+        // derived table's alias is the form `WITH sp AS MATERIALIZED (…)` is rewritten into):
+        // `s`, `so` and both sides of `c` read it, and the spans are scanned and decoded once
+        // instead of three or four times. Root spans (no parent) need no filter: a NULL key
+        // never matches, and a `parent_span_id IS NOT NULL` above `sp` costs a copy of every
+        // child row (q3 of benches/peers.sh: medians of 15 runs 184-207 -> 164-199 ms).
         format!(
             "WITH \
              {logs_cte}, \
+             sp AS (SELECT * FROM (SELECT trace_id, span_id, parent_span_id, service, ts, status, \
+                    duration_ns{sp_cols} FROM {spans} WHERE true{range}) AS \"__sigfuse_materialized sp\"), \
              s AS (SELECT service, window_start, count(*) AS spans, \
                    count(*) FILTER (WHERE status = 'ERROR') AS span_errors, \
                    avg(duration_ns) / 1e6 AS latency_mean_ms, \
@@ -343,9 +357,9 @@ impl SignalWindows {
                    FROM {sw} GROUP BY service, window_start), \
              c AS (SELECT p.service AS caller, ch.service AS callee, ch.window_start, \
                    p.duration_ns - ch.duration_ns AS gap_ns \
-                   FROM {sw} ch JOIN (SELECT trace_id, span_id, service, duration_ns FROM {spans} WHERE true{range}) p \
+                   FROM {sw} ch JOIN (SELECT trace_id, span_id, service, duration_ns FROM sp) p \
                    ON ch.trace_id = p.trace_id AND ch.parent_span_id = p.span_id \
-                   WHERE ch.parent_span_id IS NOT NULL AND ch.service <> p.service), \
+                   WHERE ch.service <> p.service), \
              cg AS (SELECT caller, callee, window_start, count(*) AS n, \
                     percentile_cont(0.5) WITHIN GROUP (ORDER BY gap_ns) AS gap_ns \
                     FROM c GROUP BY GROUPING SETS ((caller, callee, window_start), (callee, window_start))), \
@@ -392,7 +406,7 @@ impl SignalWindows {
                      percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ns) / 1e6 AS p95_ms \
                      FROM {sw} WHERE operation IS NOT NULL GROUP BY service, window_start, operation) \
                      GROUP BY service, window_start), ",
-                    sw = windowed(spans, ""),
+                    sw = windowed("sp", ""),
                 )
             ),
             so_col = opt(operations, ", so.span_operations"),
@@ -446,8 +460,9 @@ impl SignalWindows {
             } else {
                 ""
             },
-            sw = windowed(spans, ""),
-            ew = windowed(events, ""),
+            sw = windowed("sp", ""),
+            ew = windowed(&in_range(events), ""),
+            sp_cols = if operations { ", operation" } else { "" },
             lcols = SEVERITIES
                 .iter()
                 .map(|s| format!("l.log_{}", s.to_lowercase()))
