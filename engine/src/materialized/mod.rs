@@ -18,6 +18,8 @@
 //! | optimizer | a barrier: no filter, limit or projection of a reference moves into the body, which computes every column it names (name only the ones the query reads) |
 //! | memory | the rows stay in memory until every reference has read them, counted against the memory pool; more than the limit is a `ResourcesExhausted` error |
 //! | `AS NOT MATERIALIZED` | accepted, and inlined (as every plain CTE is) |
+//! | `WITH RECURSIVE` | the hint is accepted and has no effect: a recursive CTE is computed once anyway |
+//! | correlated body | not supported (the node stops DataFusion's decorrelation): an error, where the plain CTE runs |
 //! | EXPLAIN | each reference shows `MaterializedCte: name` (logical) / `MaterializedCteExec: name` (physical) over its copy of the body; one copy runs |
 //!
 //! How a statement gets here is in [`sql`]; [`share_materialized`] links the physical copies

@@ -8,7 +8,8 @@
 //!    `x AS (SELECT * FROM (body) AS "__sigfuse_materialized x")`. The rewritten statement
 //!    prints as that SQL and parses back to the same tree, so text-based paths (the Postgres
 //!    endpoint re-parses `statement.to_string()`) keep it. `AS NOT MATERIALIZED` loses its
-//!    hint: inlining is what DataFusion does anyway.
+//!    hint: inlining is what DataFusion does anyway; so does a CTE of `WITH RECURSIVE`, which
+//!    DataFusion computes once through its work table.
 //! 2. [`MaterializedRelationPlanner`], registered on every session, plans a derived table with
 //!    that alias through the normal planner and wraps it in [`MaterializedCte`] with a fresh id.
 //!    DataFusion then inlines the CTE as before, so every reference holds a copy of the node
@@ -63,10 +64,14 @@ impl VisitorMut for Marker {
         let Some(with) = query.with.as_mut() else {
             return ControlFlow::Continue(());
         };
+        let recursive = with.recursive;
         for cte in &mut with.cte_tables {
             match cte.materialized.take() {
                 None => {}
+                // A recursive CTE is computed once anyway (DataFusion's work table), and its
+                // body must stay the `UNION` DataFusion recognizes.
                 Some(CteAsMaterialized::NotMaterialized) => self.changed = true,
+                Some(CteAsMaterialized::Materialized) if recursive => self.changed = true,
                 Some(CteAsMaterialized::Materialized) => {
                     // A quoted identifier always parses; were it not to, the CTE is inlined.
                     let Some(outer) = wrapper(&cte.alias.name.value) else {
