@@ -9,8 +9,9 @@
 //! above 256 MiB of free top memory keeps those pages mapped: over 20 runs of `benches/peers.py`
 //! q5, page faults 104 k → 26 k and CPU time 1.89 → 1.73 s; q6 39 k → 7.5 k, 374 → 271 ms
 //! (`perf stat -e page-faults,task-clock`, docs/benchmarks.md). The price: a server keeps up
-//! to 256 MiB of freed memory per heap for reuse instead of returning it at once. Replacing the allocator was measured too: mimalloc
-//! slowed the large queries (NOTES.md, session 11); jemalloc-style crates add a C build.
+//! to 256 MiB of freed memory per heap for reuse instead of returning it at once. Replacing
+//! the allocator was measured too: mimalloc slowed the large queries (NOTES.md, session 11);
+//! jemalloc-style crates add a C build.
 
 /// Largest block served from the heap rather than by its own `mmap` (glibc refuses more than
 /// half its 64 MiB heap size).

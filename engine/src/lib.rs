@@ -360,20 +360,20 @@ fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
 pub fn rewrite_statement(statement: &mut Statement) -> bool {
     use datafusion::sql::parser::{CopyToSource, CopyToStatement};
     match statement {
-        Statement::Statement(s) => {
-            let asof = asof::wrap_asof_joins(s.as_mut());
-            materialized::mark_materialized(s.as_mut()) | asof
-        }
+        Statement::Statement(s) => rewrite_ast(s.as_mut()),
         Statement::Explain(e) => rewrite_statement(&mut e.statement),
         Statement::CopyTo(CopyToStatement {
             source: CopyToSource::Query(q),
             ..
-        }) => {
-            let asof = asof::wrap_asof_joins(q.as_mut());
-            materialized::mark_materialized(q.as_mut()) | asof
-        }
+        }) => rewrite_ast(q.as_mut()),
         _ => false,
     }
+}
+
+/// Both AST rewrites on one node; whether either changed it.
+fn rewrite_ast<T: datafusion::sql::sqlparser::ast::VisitMut>(node: &mut T) -> bool {
+    let asof = asof::wrap_asof_joins(node);
+    materialized::mark_materialized(node) | asof
 }
 
 /// [`rewrite_statement`] for SQL text (PostgreSQL dialect), for callers that hold only the
@@ -382,20 +382,13 @@ pub fn rewrite_statement(statement: &mut Statement) -> bool {
 /// every other statement off the parse-and-print path.
 pub fn rewrite_sql(sql: &str) -> Option<String> {
     use datafusion::sql::sqlparser::parser::Parser;
-    let asof = asof::sql::may_have_asof(sql);
-    let materialized = materialized::sql::may_have_hint(sql);
-    if !asof && !materialized {
+    if !asof::sql::may_have_asof(sql) && !materialized::sql::may_have_hint(sql) {
         return None;
     }
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
     let mut changed = false;
     for s in &mut statements {
-        if asof {
-            changed |= asof::wrap_asof_joins(s);
-        }
-        if materialized {
-            changed |= materialized::mark_materialized(s);
-        }
+        changed |= rewrite_ast(s);
     }
     changed.then(|| {
         statements

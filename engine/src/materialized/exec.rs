@@ -10,7 +10,6 @@
 //! again computes them again.
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -49,14 +48,14 @@ type Fill = Shared<BoxFuture<'static, std::result::Result<Arc<Rows>, Arc<DataFus
 /// What the copies of one CTE share.
 #[derive(Debug, Default)]
 struct Buffer {
-    /// Streams a computation serves: the partitions of every copy in the plan
-    /// ([`share_materialized`]); 0 when unknown, and the rows then live as long as the plan.
-    consumers: AtomicUsize,
     state: Mutex<State>,
 }
 
 #[derive(Default)]
 struct State {
+    /// Streams a computation serves: the partitions of every copy in the plan
+    /// ([`share_materialized`]); 0 when unknown, and the rows then live as long as the plan.
+    consumers: usize,
     /// The computation under way or done.
     fill: Option<Fill>,
     /// Streams of it not yet finished or dropped.
@@ -66,6 +65,7 @@ struct State {
 impl fmt::Debug for State {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.debug_struct("State")
+            .field("consumers", &self.consumers)
             .field("filled", &self.fill.is_some())
             .field("remaining", &self.remaining)
             .finish()
@@ -79,7 +79,7 @@ impl Buffer {
         if let Some(fill) = &state.fill {
             return fill.clone();
         }
-        state.remaining = self.consumers.load(Ordering::Relaxed);
+        state.remaining = state.consumers;
         let fill = compute(name.to_string(), Arc::clone(input), Arc::clone(ctx))
             .map(|r| r.map_err(Arc::new))
             .boxed()
@@ -306,7 +306,11 @@ pub fn share_materialized(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn Execut
         return Ok(plan);
     }
     for (buffer, consumers) in buffers.values() {
-        buffer.consumers.store(*consumers, Ordering::Relaxed);
+        buffer
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .consumers = *consumers;
     }
     plan.transform_up(|node| {
         let Some(m) = node.downcast_ref::<MaterializedCteExec>() else {

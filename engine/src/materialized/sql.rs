@@ -68,21 +68,14 @@ impl VisitorMut for Marker {
         for cte in &mut with.cte_tables {
             match cte.materialized.take() {
                 None => {}
+                Some(CteAsMaterialized::NotMaterialized) => self.changed = true,
                 // A recursive CTE is computed once anyway (DataFusion's work table), and its
                 // body must stay the `UNION` DataFusion recognizes.
-                Some(CteAsMaterialized::NotMaterialized) => self.changed = true,
                 Some(CteAsMaterialized::Materialized) if recursive => self.changed = true,
                 Some(CteAsMaterialized::Materialized) => {
                     // A quoted identifier always parses; were it not to, the CTE is inlined.
-                    let Some(outer) = wrapper(&cte.alias.name.value) else {
-                        continue;
-                    };
-                    let body = std::mem::replace(&mut cte.query, outer);
-                    if let SetExpr::Select(select) = cte.query.body.as_mut()
-                        && let Some(twj) = select.from.first_mut()
-                        && let TableFactor::Derived { subquery, .. } = &mut twj.relation
-                    {
-                        *subquery = body;
+                    if let Some(outer) = wrap(&cte.alias.name.value, &mut cte.query) {
+                        cte.query = outer;
                     }
                     self.changed = true;
                 }
@@ -92,17 +85,25 @@ impl VisitorMut for Marker {
     }
 }
 
-/// `SELECT * FROM (SELECT 1) AS "__sigfuse_materialized name"`, whose derived table then
-/// gets the CTE's body.
-fn wrapper(name: &str) -> Option<Box<Query>> {
+/// `SELECT * FROM (body) AS "__sigfuse_materialized name"`: `body` moves into the derived
+/// table (and is left as `SELECT 1`); `None`, with `body` untouched, if that fails.
+fn wrap(name: &str, body: &mut Box<Query>) -> Option<Box<Query>> {
     let sql = format!(
         "SELECT * FROM (SELECT 1) AS \"{MARK}{}\"",
         name.replace('"', "\"\"")
     );
-    Parser::new(&PostgreSqlDialect {})
+    let mut outer = Parser::new(&PostgreSqlDialect {})
         .try_with_sql(&sql)
         .and_then(|mut p| p.parse_query())
-        .ok()
+        .ok()?;
+    if let SetExpr::Select(select) = outer.body.as_mut()
+        && let Some(twj) = select.from.first_mut()
+        && let TableFactor::Derived { subquery, .. } = &mut twj.relation
+    {
+        std::mem::swap(subquery, body);
+        return Some(outer);
+    }
+    None
 }
 
 /// Plans `(body) AS "__sigfuse_materialized name"` into a [`MaterializedCte`] node.

@@ -305,6 +305,7 @@ impl SignalWindows {
         // ~2.5x as many groups (q3 of benches/peers.sh: the metric aggregates' compute ~55 ->
         // ~15 ms, `perf stat` CPU of 15 runs 5.16-5.42 -> 4.62-4.90 s).
         let mw = windowed(&in_range(metrics), "");
+        let sw = windowed("sp", "");
         let metrics_cte = if hosts {
             format!(
                 "mh AS (SELECT service, window_start, name, host, sum(value) AS total, count(value) AS n, \
@@ -406,7 +407,6 @@ impl SignalWindows {
                      percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ns) / 1e6 AS p95_ms \
                      FROM {sw} WHERE operation IS NOT NULL GROUP BY service, window_start, operation) \
                      GROUP BY service, window_start), ",
-                    sw = windowed("sp", ""),
                 )
             ),
             so_col = opt(operations, ", so.span_operations"),
@@ -460,7 +460,6 @@ impl SignalWindows {
             } else {
                 ""
             },
-            sw = windowed("sp", ""),
             ew = windowed(&in_range(events), ""),
             sp_cols = if operations { ", operation" } else { "" },
             lcols = SEVERITIES
