@@ -8,7 +8,7 @@ use datafusion::common::{DataFusionError, Result, plan_err};
 use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
-use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 use sigfuse_models::{baseline, logparse};
 
 /// The model kinds `CREATE MODEL … KIND` knows.
@@ -59,32 +59,33 @@ fn shown(t: Option<&(usize, &Token)>) -> String {
 }
 
 /// Splits a script at top-level `;` and parses each statement: model statements here, the
-/// rest with DataFusion (PostgreSQL dialect), ASOF joins in the planner's shape.
+/// rest with DataFusion (PostgreSQL dialect), ASOF joins in the planner's shape. Each
+/// statement is parsed from its own text as written (tokens printed back lose the doubled
+/// quote of `'it''s'`).
 pub fn split_commands(sql: &str) -> Result<Vec<Command>> {
     let dialect = PostgreSqlDialect {};
-    let tokens = Tokenizer::new(&dialect, sql)
-        .tokenize()
+    let located = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
         .map_err(|e| DataFusionError::SQL(Box::new(e.into()), None))?;
+    let offsets = byte_offsets(sql, &located);
+    let tokens: Vec<Token> = located.into_iter().map(|t| t.token).collect();
     let mut out = Vec::new();
-    for piece in tokens.split(|t| matches!(t, Token::SemiColon)) {
-        if significant(piece).next().is_none() {
+    let mut start = 0;
+    for end in (0..=tokens.len()).filter(|&i| i == tokens.len() || tokens[i] == Token::SemiColon) {
+        let piece = Piece {
+            tokens: &tokens[start..end],
+            text: &sql[offsets[start]..offsets[end]],
+            offsets: &offsets[start..=end],
+        };
+        start = end + 1;
+        if significant(piece.tokens).next().is_none() {
             continue;
         }
-        if let Some(cmd) = parse_model_statement(piece)? {
+        if let Some(cmd) = parse_model_statement(&piece)? {
             out.push(cmd);
             continue;
         }
-        let text: String = piece
-            .iter()
-            .filter(|t| {
-                !matches!(
-                    t,
-                    Token::EOF | Token::Whitespace(Whitespace::SingleLineComment { .. })
-                )
-            })
-            .map(ToString::to_string)
-            .collect();
-        for mut s in DFParser::parse_sql_with_dialect(&text, &dialect)? {
+        for mut s in DFParser::parse_sql_with_dialect(piece.text, &dialect)? {
             crate::rewrite_statement(&mut s);
             out.push(Command::Sql(Box::new(s)));
         }
@@ -92,9 +93,46 @@ pub fn split_commands(sql: &str) -> Result<Vec<Command>> {
     Ok(out)
 }
 
+/// One statement's tokens with the text they were read from.
+struct Piece<'a> {
+    tokens: &'a [Token],
+    text: &'a str,
+    /// Where each token starts in `text`'s script, and where the last one ends.
+    offsets: &'a [usize],
+}
+
+impl Piece<'_> {
+    /// The text from token `i` to the end, as written.
+    fn text_from(&self, i: usize) -> &str {
+        let base = self.offsets[0];
+        &self.text[self.offsets[i] - base..]
+    }
+}
+
+/// The byte offset in `sql` where each token starts, and `sql.len()` after the last: the
+/// tokenizer reports lines and columns (in characters, from 1).
+fn byte_offsets(sql: &str, tokens: &[TokenWithSpan]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(tokens.len() + 1);
+    let mut chars = sql.char_indices().peekable();
+    let (mut line, mut column) = (1, 1);
+    for t in tokens {
+        let at = (t.span.start.line, t.span.start.column);
+        while (line, column) < at {
+            match chars.next() {
+                Some((_, '\n')) => (line, column) = (line + 1, 1),
+                Some(_) => column += 1,
+                None => break,
+            }
+        }
+        out.push(chars.peek().map_or(sql.len(), |&(i, _)| i));
+    }
+    out.push(sql.len());
+    out
+}
+
 /// A model statement, or `None` for anything else.
-fn parse_model_statement(tokens: &[Token]) -> Result<Option<Command>> {
-    let sig: Vec<(usize, &Token)> = significant(tokens).collect();
+fn parse_model_statement(piece: &Piece) -> Result<Option<Command>> {
+    let sig: Vec<(usize, &Token)> = significant(piece.tokens).collect();
     let (Some((_, a)), Some((_, b))) = (sig.first(), sig.get(1)) else {
         return Ok(None);
     };
@@ -111,7 +149,7 @@ fn parse_model_statement(tokens: &[Token]) -> Result<Option<Command>> {
         return Ok(None);
     }
     if is_word(a, "create") {
-        return parse_create_model(tokens, &sig[2..]).map(|c| Some(Command::CreateModel(c)));
+        return parse_create_model(piece, &sig[2..]).map(|c| Some(Command::CreateModel(c)));
     }
     if is_word(a, "drop") {
         let mut rest = &sig[2..];
@@ -178,7 +216,7 @@ fn model_name(what: &str, t: Option<&(usize, &Token)>) -> Result<String> {
 }
 
 /// `CREATE MODEL name [KIND kind] [OPTIONS (…)] AS query`; `sig` starts after `MODEL`.
-fn parse_create_model(tokens: &[Token], sig: &[(usize, &Token)]) -> Result<CreateModel> {
+fn parse_create_model(piece: &Piece, sig: &[(usize, &Token)]) -> Result<CreateModel> {
     let name = model_name("CREATE MODEL", sig.first())?;
     let mut rest = &sig[1..];
     let mut kind = logparse::KIND.to_string();
@@ -259,12 +297,7 @@ fn parse_create_model(tokens: &[Token], sig: &[(usize, &Token)]) -> Result<Creat
     if !is_word(t, "as") {
         return plan_err!("CREATE MODEL {name}: expected AS <query>, got {t}; usage: {USAGE}");
     }
-    let query: String = tokens[as_at + 1..]
-        .iter()
-        .filter(|t| !matches!(t, Token::EOF))
-        .map(ToString::to_string)
-        .collect();
-    let query = query.trim().to_string();
+    let query = piece.text_from(as_at + 1).trim().to_string();
     if query.is_empty() {
         return plan_err!("CREATE MODEL {name}: the query after AS is empty");
     }
@@ -284,6 +317,33 @@ mod tests {
         let mut cmds = split_commands(sql).unwrap();
         assert_eq!(cmds.len(), 1, "{cmds:?}");
         cmds.pop().unwrap()
+    }
+
+    #[test]
+    fn statements_are_parsed_from_their_text_as_written() {
+        // A doubled quote, non-ASCII text before it, a comment at the end of a line, and a
+        // model's query over several lines: each kept exactly (tokens printed back would give
+        // `'it's'`, which does not parse).
+        let cmds = split_commands(
+            "SELECT 'é''ü' AS a -- c; not a statement\n; SELECT 'it''s' AS b;\n\
+             CREATE MODEL m AS SELECT body\n  FROM logs WHERE body <> 'don''t' -- tail",
+        )
+        .unwrap();
+        let sql: Vec<String> = cmds[..2]
+            .iter()
+            .map(|c| match c {
+                Command::Sql(s) => s.to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(sql, ["SELECT 'é''ü' AS a", "SELECT 'it''s' AS b"]);
+        let Command::CreateModel(cm) = &cmds[2] else {
+            panic!("{cmds:?}");
+        };
+        assert_eq!(
+            cm.query,
+            "SELECT body\n  FROM logs WHERE body <> 'don''t' -- tail"
+        );
     }
 
     #[test]
