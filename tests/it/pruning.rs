@@ -147,3 +147,93 @@ async fn files_are_sorted_by_ts_with_statistics_so_ordered_scans_need_no_sort() 
     assert!(text.contains("output_ordering=[ts@0 ASC"), "{text}");
     assert!(!text.contains("SortExec"), "{text}");
 }
+
+#[tokio::test]
+async fn signal_windows_filtered_on_window_start_or_end_reads_only_the_hours_it_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+    assert_eq!(
+        write_logs(&lake, 24, 2, WriterOptions::default()).await,
+        24 * 1800
+    );
+    let engine = engine(&lake);
+    let lines = "SELECT sum(log_lines) FROM signal_windows";
+
+    // The filter stops at the full joins that build the windows: the function narrows its own
+    // scans to the rows those windows can hold.
+    let (hour, stats) = run(
+        &engine,
+        &format!(
+            "{lines}(INTERVAL '1 minute') WHERE window_start >= '2024-06-03T05:00:00Z' \
+             AND window_start < '2024-06-03T06:00:00Z'"
+        ),
+    )
+    .await;
+    assert_eq!(hour, 1800);
+    assert_eq!(
+        stats.files, 1,
+        "one hour of windows must open one hourly file"
+    );
+
+    // window_end bounds the starts a width earlier: the windows ending in [05:00, 06:00) start
+    // at 04:59 to 05:58, whose rows lie in two hourly files.
+    let (hour, stats) = run(
+        &engine,
+        &format!(
+            "{lines}(INTERVAL '1 minute') WHERE window_end >= '2024-06-03T05:00:00Z' \
+             AND window_end < '2024-06-03T06:00:00Z'"
+        ),
+    )
+    .await;
+    assert_eq!(hour, 1800);
+    assert_eq!(stats.files, 2);
+
+    // Sliding windows: a window keeps all its rows (ten-minute windows every five minutes, the
+    // first starting at 05:00 holds 05:00–05:10). BETWEEN, `=`, IN and OR bound both ends (an
+    // OR by the range covering both sides); a filter that bounds nothing reads every hour,
+    // with the same answer.
+    for (filter, expected, files) in [
+        (
+            "window_start BETWEEN '2024-06-03T05:00:00Z' AND '2024-06-03T05:05:00Z'",
+            600,
+            1,
+        ),
+        (
+            "window_start = '2024-06-03T05:00:00Z' OR window_start = '2024-06-03T05:05:00Z'",
+            600,
+            1,
+        ),
+        (
+            "window_start IN ('2024-06-03T05:00:00Z', '2024-06-03T05:05:00Z') \
+             OR window_start BETWEEN '2024-06-03T07:00:00Z' AND '2024-06-03T07:04:00Z'",
+            900,
+            3,
+        ),
+        (
+            "window_start IN ('2024-06-03T05:00:00Z', '2024-06-03T05:05:00Z') \
+             OR service = 'no such service'",
+            600,
+            24,
+        ),
+    ] {
+        let (rows, stats) = run(
+            &engine,
+            &format!("{lines}(INTERVAL '10 minutes', INTERVAL '5 minutes') WHERE {filter}"),
+        )
+        .await;
+        assert_eq!(rows, expected, "{filter}");
+        assert_eq!(stats.files, files, "{filter}");
+    }
+    // The call's own since/until still apply.
+    let (rows, stats) = run(
+        &engine,
+        &format!(
+            "{lines}(INTERVAL '1 minute', INTERVAL '1 minute', TIMESTAMP '2024-06-03 05:30:00', \
+             TIMESTAMP '2024-06-03 09:00:00') WHERE window_start >= '2024-06-03T05:00:00Z' \
+             AND window_start < '2024-06-03T06:00:00Z'"
+        ),
+    )
+    .await;
+    assert_eq!(rows, 900);
+    assert_eq!(stats.files, 1);
+}

@@ -5,12 +5,15 @@
 //! the window grid, then full outer joins on the window key). Its table builds, at the scan,
 //! the form of that query with only the optional column groups (log templates, per-operation
 //! spans, per-host metrics, change recency) that the query's columns and filters read, and
-//! hands the projection, filters and limit to the optimizer: time bounds prune hour folders
-//! and row groups, projections drop the modalities a query does not read. The spans in range
+//! hands the projection, filters and limit to the optimizer: projections drop the modalities
+//! a query does not read. Filters on the windows stop at the full joins that build them, so
+//! the scan also turns those on `window_start`/`window_end` into the rows' time range (and
+//! those on `service` into the services whose logs, metrics and events are read): time bounds
+//! prune hour folders and row groups. The spans in range
 //! are read once, into memory (a materialized CTE, `sigfuse_engine::materialized`), for the
 //! span statistics and the parent–child join behind `span_callees`/`span_inbound_gap_ms`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 
@@ -20,13 +23,15 @@ use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TablePr
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, DFSchema, Result, ScalarValue, plan_err};
 use datafusion::execution::SessionState;
+use datafusion::logical_expr::expr::InList;
 use datafusion::logical_expr::{
-    Documentation, Expr, LogicalPlan, LogicalPlanBuilder, TableProviderFilterPushDown, TableType,
+    Between, BinaryExpr, Documentation, Expr, LogicalPlan, LogicalPlanBuilder, Operator,
+    TableProviderFilterPushDown, TableType,
 };
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion_macros::user_doc;
 
-use super::bucket::{NANOS_PER_DAY, Width, timestamp_ns};
+use super::bucket::{DEFAULT_ORIGIN_NS, NANOS_PER_DAY, Width, timestamp_ns};
 
 pub const NAME: &str = "signal_windows";
 
@@ -112,7 +117,11 @@ are kept per modality, unjoined. `log_templates`, `log_templates_distinct`, `spa
 `host_metrics` and `event_change_recency` are computed only when the query reads them (in its \
 select list or its filters): the others cost nothing to a query that does not ask for them. \
 The spans in `[since, until)` are held in memory while the query runs (read once for all the \
-span columns; counted against the memory limit).",
+span columns; counted against the memory limit). Filters comparing `window_start` or \
+`window_end` with constants (`=`, `<`, `>=`, `BETWEEN`, `IN`, under AND/OR) narrow the rows \
+read to those the windows kept can hold, as `since`/`until` would (whole windows: a window \
+keeps all its rows), and filters naming services (`service = …`, `IN`) narrow the logs, \
+metrics and events read; spans are read for every service, since calls cross services.",
     syntax_example = "signal_windows(width [, slide [, since, until]])",
     sql_example = r#"```sql
 > SELECT service, window_start, log_lines, log_error, spans, error_ratio, latency_p95_ms, events
@@ -199,13 +208,15 @@ fn timestamp(ns: i128) -> String {
 
 impl SignalWindows {
     /// The query behind `signal_windows(width, slide, since, until)` (nanoseconds), with the
-    /// optional columns of `parts` only.
+    /// optional columns of `parts` only, and (when `services` is given) the logs, metrics and
+    /// events of those services only.
     pub fn sql(
         &self,
         width: i128,
         slide: i128,
         since: Option<i128>,
         until: Option<i128>,
+        services: Option<&BTreeSet<String>>,
         parts: Parts,
     ) -> String {
         let [logs, spans, metrics, events] = &self.tables;
@@ -228,6 +239,22 @@ impl SignalWindows {
         if let Some(u) = until {
             let _ = write!(range, " AND ts < {}", timestamp(u));
             let _ = write!(change_range, " AND ts < {}", timestamp(u));
+        }
+        // Spans are read for every service: the calls behind span_callees and
+        // span_inbound_gap_ms join a service's spans with other services'.
+        let spans_range = range.clone();
+        if let Some(services) = services {
+            let list: Vec<String> = services
+                .iter()
+                .map(|s| format!("'{}'", s.replace('\'', "''")))
+                .collect();
+            let only = if list.is_empty() {
+                " AND false".to_string()
+            } else {
+                format!(" AND service IN ({})", list.join(", "))
+            };
+            range.push_str(&only);
+            change_range.push_str(&only);
         }
         // Per change (an event of any kind but `alert`), the windows whose end lies after it
         // and at most CHANGE_LOOKBACK later: from the earliest window holding it on.
@@ -348,7 +375,7 @@ impl SignalWindows {
             "WITH \
              {logs_cte}, \
              sp AS (SELECT * FROM (SELECT trace_id, span_id, parent_span_id, service, ts, status, \
-                    duration_ns{sp_cols} FROM {spans} WHERE true{range}) AS \"__sigfuse_materialized sp\"), \
+                    duration_ns{sp_cols} FROM {spans} WHERE true{spans_range}) AS \"__sigfuse_materialized sp\"), \
              s AS (SELECT service, window_start, count(*) AS spans, \
                    count(*) FILTER (WHERE status = 'ERROR') AS span_errors, \
                    avg(duration_ns) / 1e6 AS latency_mean_ms, \
@@ -532,6 +559,7 @@ impl TableFunctionImpl for SignalWindows {
             slide,
             since,
             until,
+            services: None,
         };
         let sql = query.sql(Parts::ALL);
         let shape = (slide < width, since.is_some(), until.is_some());
@@ -569,12 +597,217 @@ struct Query {
     slide: i128,
     since: Option<i128>,
     until: Option<i128>,
+    /// Only these services' logs, metrics and events (from the filters on `service`).
+    services: Option<BTreeSet<String>>,
 }
 
 impl Query {
     fn sql(&self, parts: Parts) -> String {
-        self.function
-            .sql(self.width, self.slide, self.since, self.until, parts)
+        self.function.sql(
+            self.width,
+            self.slide,
+            self.since,
+            self.until,
+            self.services.as_ref(),
+            parts,
+        )
+    }
+
+    /// The last window start at or before `t`.
+    fn grid_floor(&self, t: i128) -> i128 {
+        DEFAULT_ORIGIN_NS + (t - DEFAULT_ORIGIN_NS).div_euclid(self.slide) * self.slide
+    }
+
+    /// This call narrowed to the rows that the windows `filters` keep can hold: `[since,
+    /// until)` from the filters on `window_start`/`window_end`, and the services from those on
+    /// `service`; None when the filters narrow nothing. The filters stay above the query (a
+    /// window straddling a narrowed bound sees only part of its rows, and is dropped by them):
+    /// without this neither reaches the tables, since they stop at the full joins that build
+    /// the windows.
+    fn narrowed(&self, session: &dyn Session, filters: &[Expr]) -> Option<Query> {
+        let mut range = RowRange {
+            since: self.since,
+            until: self.until,
+        };
+        let mut services = self.services.clone();
+        for f in filters {
+            range = range.and(self.row_range(session, f));
+            services = both(services, only_services(session, f));
+        }
+        if (range.since, range.until, &services) == (self.since, self.until, &self.services) {
+            return None;
+        }
+        Some(Query {
+            function: SignalWindows::new(self.function.tables.clone()),
+            width: self.width,
+            slide: self.slide,
+            since: range.since,
+            until: range.until,
+            services,
+        })
+    }
+
+    /// The rows the windows kept by `filter` hold, as far as comparisons of `window_start` or
+    /// `window_end` with constants (either way round, `BETWEEN`, `IN`, under AND and OR) tell;
+    /// other filters bound nothing.
+    fn row_range(&self, session: &dyn Session, filter: &Expr) -> RowRange {
+        let unbounded = RowRange {
+            since: None,
+            until: None,
+        };
+        // A column side: the shift from its value to the window's start.
+        let window_column = |e: &Expr| match e {
+            Expr::Column(c) if c.name == "window_start" => Some(0),
+            Expr::Column(c) if c.name == "window_end" => Some(self.width),
+            _ => None,
+        };
+        // A constant side: nanoseconds since the epoch, if it is a timestamp.
+        let value = |e: &Expr| -> Option<i128> {
+            if !e.column_refs().is_empty() || e.is_volatile() {
+                return None;
+            }
+            constant(session, e).ok().as_ref().and_then(timestamp_ns)
+        };
+        // Starts lie on the `slide` grid, and a window starting at `s` holds the rows in
+        // [s, s + width): the first start kept bounds the rows from below, the last one from
+        // above.
+        let first = |x: i128| Some(self.grid_floor(x - 1) + self.slide);
+        let last = |x: i128| Some(self.grid_floor(x) + self.width);
+        let compare = |op: Operator, start: i128| {
+            let (since, until) = match op {
+                Operator::GtEq => (first(start), None),
+                Operator::Gt => (first(start + 1), None),
+                Operator::LtEq => (None, last(start)),
+                Operator::Lt => (None, last(start - 1)),
+                Operator::Eq => (first(start), last(start)),
+                _ => (None, None),
+            };
+            RowRange { since, until }
+        };
+        match filter {
+            Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
+                Operator::And => self
+                    .row_range(session, left)
+                    .and(self.row_range(session, right)),
+                Operator::Or => self
+                    .row_range(session, left)
+                    .or(self.row_range(session, right)),
+                _ => {
+                    if let (Some(shift), Some(v)) = (window_column(left), value(right)) {
+                        compare(*op, v - shift)
+                    } else if let (Some(shift), Some(v), Some(op)) =
+                        (window_column(right), value(left), op.swap())
+                    {
+                        compare(op, v - shift)
+                    } else {
+                        unbounded
+                    }
+                }
+            },
+            Expr::Between(Between {
+                expr,
+                negated: false,
+                low,
+                high,
+            }) => match (window_column(expr), value(low), value(high)) {
+                (Some(shift), low, high) => {
+                    let low = low.map_or(unbounded, |v| compare(Operator::GtEq, v - shift));
+                    let high = high.map_or(unbounded, |v| compare(Operator::LtEq, v - shift));
+                    low.and(high)
+                }
+                _ => unbounded,
+            },
+            Expr::InList(InList {
+                expr,
+                list,
+                negated: false,
+            }) => match window_column(expr) {
+                Some(shift) => list
+                    .iter()
+                    .map(|e| value(e).map_or(unbounded, |v| compare(Operator::Eq, v - shift)))
+                    .reduce(RowRange::or)
+                    .unwrap_or(unbounded),
+                None => unbounded,
+            },
+            _ => unbounded,
+        }
+    }
+}
+
+/// The services a filter keeps, when it keeps only services named by constants (`service =`,
+/// `IN`, under AND and OR); None when it does not say.
+fn only_services(session: &dyn Session, filter: &Expr) -> Option<BTreeSet<String>> {
+    let is_service = |e: &Expr| matches!(e, Expr::Column(c) if c.name == "service");
+    let name = |e: &Expr| -> Option<String> {
+        if !e.column_refs().is_empty() || e.is_volatile() {
+            return None;
+        }
+        match constant(session, e).ok()? {
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)) => Some(s),
+            _ => None,
+        }
+    };
+    match filter {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
+            Operator::And => match (only_services(session, left), only_services(session, right)) {
+                (Some(a), Some(b)) => Some(a.intersection(&b).cloned().collect()),
+                (a, b) => a.or(b),
+            },
+            Operator::Or => {
+                let mut a = only_services(session, left)?;
+                a.extend(only_services(session, right)?);
+                Some(a)
+            }
+            Operator::Eq if is_service(left) => Some(BTreeSet::from([name(right)?])),
+            Operator::Eq if is_service(right) => Some(BTreeSet::from([name(left)?])),
+            _ => None,
+        },
+        Expr::InList(InList {
+            expr,
+            list,
+            negated: false,
+        }) if is_service(expr) => list.iter().map(name).collect(),
+        _ => None,
+    }
+}
+
+/// The services both sets keep (None keeps all).
+fn both(a: Option<BTreeSet<String>>, b: Option<BTreeSet<String>>) -> Option<BTreeSet<String>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.intersection(&b).cloned().collect()),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A range of row timestamps, `[since, until)`, each end open when None.
+#[derive(Debug, Clone, Copy)]
+struct RowRange {
+    since: Option<i128>,
+    until: Option<i128>,
+}
+
+impl RowRange {
+    /// Rows in both.
+    fn and(self, other: Self) -> Self {
+        let pick = |a: Option<i128>, b: Option<i128>, f: fn(i128, i128) -> i128| match (a, b) {
+            (Some(a), Some(b)) => Some(f(a, b)),
+            (a, b) => a.or(b),
+        };
+        Self {
+            since: pick(self.since, other.since, i128::max),
+            until: pick(self.until, other.until, i128::min),
+        }
+    }
+
+    /// Rows in either: the range that covers both.
+    fn or(self, other: Self) -> Self {
+        let pick = |a: Option<i128>, b: Option<i128>, f: fn(i128, i128) -> i128| Some(f(a?, b?));
+        Self {
+            since: pick(self.since, other.since, i128::min),
+            until: pick(self.until, other.until, i128::max),
+        }
     }
 }
 
@@ -593,8 +826,8 @@ fn unqualified(plan: LogicalPlan) -> Result<LogicalPlan> {
 /// no template mines none, and one without `span_operations` computes no per-operation
 /// quantiles (measured in docs/benchmarks.md, q3). It is not inlined into the calling query as
 /// a plain view would be (the columns read are only known at the scan), but its scan hands the
-/// projection, the filters (all exact) and the limit to the optimizer, which pushes the time
-/// filters down to the tables' row groups as before.
+/// projection, the filters (all exact, applied above the query) and the limit to the
+/// optimizer, and narrows the query's rows by the filters ([`Query::narrowed`]).
 #[derive(Debug)]
 struct Windows {
     schema: SchemaRef,
@@ -644,13 +877,16 @@ impl TableProvider for Windows {
                 Parts::of(read.chain(filtered))
             }
         };
-        let plan = if let (Some(full), true) = (&self.full, parts == Parts::ALL) {
-            full.clone()
-        } else {
-            let Some(session) = state.as_any().downcast_ref::<SessionState>() else {
-                return plan_err!("{NAME}: needs a full DataFusion session");
-            };
-            unqualified(session.create_logical_plan(&self.query.sql(parts)).await?)?
+        let narrowed = self.query.narrowed(state, filters);
+        let plan = match (&self.full, parts == Parts::ALL, &narrowed) {
+            (Some(full), true, None) => full.clone(),
+            _ => {
+                let Some(session) = state.as_any().downcast_ref::<SessionState>() else {
+                    return plan_err!("{NAME}: needs a full DataFusion session");
+                };
+                let query = narrowed.as_ref().unwrap_or(&self.query);
+                unqualified(session.create_logical_plan(&query.sql(parts)).await?)?
+            }
         };
         let mut builder = LogicalPlanBuilder::from(plan);
         // The filters name the columns as the calling query's scan does (qualified by the
