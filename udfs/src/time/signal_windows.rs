@@ -23,6 +23,7 @@ use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TablePr
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, DFSchema, Result, ScalarValue, plan_err};
 use datafusion::execution::SessionState;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::expr::InList;
 use datafusion::logical_expr::{
     Between, BinaryExpr, Documentation, Expr, LogicalPlan, LogicalPlanBuilder, Operator,
@@ -914,6 +915,15 @@ impl TableProvider for Windows {
         if let Some(limit) = limit {
             builder = builder.limit(0, Some(limit))?;
         }
-        state.create_physical_plan(&builder.build()?).await
+        // The calling query's physical optimizer runs over this plan too, once it is in place:
+        // planned here without those rules, or every rule would run twice on it (and filter
+        // pushdown would put each time predicate twice into the scans).
+        let Some(session) = state.as_any().downcast_ref::<SessionState>() else {
+            return plan_err!("{NAME}: needs a full DataFusion session");
+        };
+        let unoptimized = SessionStateBuilder::new_from_existing(session.clone())
+            .with_physical_optimizer_rules(vec![])
+            .build();
+        unoptimized.create_physical_plan(&builder.build()?).await
     }
 }
