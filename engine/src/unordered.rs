@@ -323,7 +323,10 @@ mod tests {
         let q = "SELECT b, count(*) AS groups FROM (SELECT b, g, count(*) AS n FROM s GROUP BY b, g) GROUP BY b";
         let plan = plan_text(&ctx, q).await?;
         assert_eq!(plan.matches("ForgetOrderExec").count(), 2, "{plan}");
-        assert!(!plan.contains("Sorted"), "an ordered aggregate was left:\n{plan}");
+        assert!(
+            !plan.contains("Sorted"),
+            "an ordered aggregate was left:\n{plan}"
+        );
         let rows: usize = ctx
             .sql(q)
             .await?
