@@ -73,10 +73,14 @@ fn rewrite(
     }
     let required = plan.required_input_ordering();
     let keeps = plan.maintains_input_order();
+    let in_order = plan
+        .downcast_ref::<AggregateExec>()
+        .is_some_and(reads_in_order);
     let mut changed = false;
     let mut children = Vec::with_capacity(plan.children().len());
     for (i, child) in plan.children().into_iter().enumerate() {
         let child_needed = required.get(i).is_some_and(Option::is_some)
+            || in_order
             || (needed && keeps.get(i).copied().unwrap_or(false));
         let child = rewrite(Arc::clone(child), child_needed)?;
         changed |= child.transformed;
@@ -99,9 +103,9 @@ fn forget_below(plan: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn Executio
         AggregateMode::Partial | AggregateMode::Single | AggregateMode::SinglePartitioned
     );
     if reads_input {
-        // Nothing needs the order below a forgotten one: the aggregates there are rewritten
-        // too (in the same walk, or only a second run of the rule would reach them).
-        let input = rewrite(Arc::clone(agg.input()), false)?.data;
+        // The aggregates below are rewritten in the same walk (or only a second run of the
+        // rule would reach them), unless this one's functions read its input in order.
+        let input = rewrite(Arc::clone(agg.input()), reads_in_order(agg))?.data;
         let forget: Arc<dyn ExecutionPlan> = Arc::new(ForgetOrderExec::new(input));
         return Ok(Some(rebuild(Arc::clone(plan), vec![forget])?));
     }
@@ -123,6 +127,14 @@ fn forget_below(plan: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn Executio
         rebuilt = rebuild(parent, vec![rebuilt])?;
     }
     Ok(Some(rebuilt))
+}
+
+/// Whether an aggregate's functions take their input in order (`last_value(… ORDER BY …)`,
+/// `array_agg(… ORDER BY …)`): DataFusion's `OptimizeAggregateOrder` lets them trust the
+/// order the rows arrive in when the input declares theirs, and a `ForgetOrderExec` keeps
+/// the rows as they come, so the order below it must stay.
+fn reads_in_order(agg: &AggregateExec) -> bool {
+    agg.aggr_expr().iter().any(|e| !e.order_bys().is_empty())
 }
 
 /// `plan` over new children, its properties (ordering, aggregation mode) computed again.
@@ -312,6 +324,37 @@ mod tests {
                 .unwrap()
                 .value(0);
             assert_eq!(total, 1000);
+        }
+        Ok(())
+    }
+
+    /// An aggregate whose functions take their input in order (marked by DataFusion to trust
+    /// the arrival order) keeps the order of the aggregate below it: same answers as without
+    /// the rule.
+    #[tokio::test]
+    async fn ordered_functions_keep_the_order_below() -> Result<()> {
+        let with_rule = context(2).await?;
+        let without = SessionContext::new_with_state(
+            SessionStateBuilder::new()
+                .with_config(SessionConfig::new().with_target_partitions(2))
+                .with_default_features()
+                .build(),
+        );
+        without.register_table("s", Arc::new(sorted_table()?))?;
+        for q in [
+            "SELECT g, last_value(n ORDER BY b) AS last, first_value(n ORDER BY b) AS first \
+             FROM (SELECT b, g, count(*) * b AS n FROM s GROUP BY b, g) GROUP BY g ORDER BY g",
+            "SELECT h, last_value(n ORDER BY b) AS last, array_agg(n ORDER BY b) AS all_n \
+             FROM (SELECT b / 7 AS h, b, count(*) + b AS n FROM s GROUP BY b) GROUP BY h ORDER BY h",
+        ] {
+            let text = |batches: Vec<RecordBatch>| {
+                datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+                    .unwrap()
+                    .to_string()
+            };
+            let expected = text(without.sql(q).await?.collect().await?);
+            let got = text(with_rule.sql(q).await?.collect().await?);
+            assert_eq!(got, expected, "{q}\n{}", plan_text(&with_rule, q).await?);
         }
         Ok(())
     }

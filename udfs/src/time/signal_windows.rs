@@ -203,47 +203,49 @@ fn interval(ns: i128) -> String {
     )
 }
 
+/// ` AND ts >= since AND ts < until`, for the bounds given.
+fn ts_range(since: Option<i128>, until: Option<i128>) -> String {
+    let mut out = String::new();
+    if let Some(s) = since {
+        let _ = write!(out, " AND ts >= {}", timestamp(s));
+    }
+    if let Some(u) = until {
+        let _ = write!(out, " AND ts < {}", timestamp(u));
+    }
+    out
+}
+
 fn timestamp(ns: i128) -> String {
     format!("arrow_cast({ns}, 'Timestamp(Nanosecond, Some(\"UTC\"))')")
 }
 
-impl SignalWindows {
-    /// The query behind `signal_windows(width, slide, since, until)` (nanoseconds), with the
-    /// optional columns of `parts` only, and (when `services` is given) the logs, metrics and
-    /// events of those services only.
-    pub fn sql(
-        &self,
-        width: i128,
-        slide: i128,
-        since: Option<i128>,
-        until: Option<i128>,
-        services: Option<&BTreeSet<String>>,
-        parts: Parts,
-    ) -> String {
+impl Query {
+    /// The query behind this call (nanoseconds), with the optional columns of `parts` only,
+    /// and (when `services` is given) the logs, metrics and events of those services only.
+    fn sql(&self, parts: Parts) -> String {
+        let (width, slide, since, until) = (self.width, self.slide, self.since, self.until);
+        let services = self.services.as_ref();
         let [logs, spans, metrics, events] = &self.tables;
         let templates = parts.has(Part::Templates);
         let operations = parts.has(Part::Operations);
         let hosts = parts.has(Part::HostMetrics);
         let changes = parts.has(Part::ChangeRecency);
         let opt = |on: bool, text: &str| if on { text.to_string() } else { String::new() };
-        let mut range = String::new();
+        let mut range = ts_range(since, until);
         // Changes are looked for up to CHANGE_LOOKBACK before `since`.
-        let mut change_range = String::new();
-        if let Some(s) = since {
-            let _ = write!(range, " AND ts >= {}", timestamp(s));
-            let _ = write!(
-                change_range,
-                " AND ts >= {}",
-                timestamp(s - CHANGE_LOOKBACK)
-            );
-        }
-        if let Some(u) = until {
-            let _ = write!(range, " AND ts < {}", timestamp(u));
-            let _ = write!(change_range, " AND ts < {}", timestamp(u));
-        }
+        let mut change_range = ts_range(since.map(|s| s - CHANGE_LOOKBACK), until);
         // Spans are read for every service: the calls behind span_callees and
         // span_inbound_gap_ms join a service's spans with other services'.
         let spans_range = range.clone();
+        // The calls' parent spans: `sp` when it holds the call's rows, else the call's range.
+        let parents = if (since, until) == (self.call.since, self.call.until) {
+            "sp".to_string()
+        } else {
+            format!(
+                "{spans} WHERE true{}",
+                ts_range(self.call.since, self.call.until)
+            )
+        };
         if let Some(services) = services {
             let list: Vec<String> = services
                 .iter()
@@ -386,7 +388,7 @@ impl SignalWindows {
                    FROM {sw} GROUP BY service, window_start), \
              c AS (SELECT p.service AS caller, ch.service AS callee, ch.window_start, \
                    p.duration_ns - ch.duration_ns AS gap_ns \
-                   FROM {sw} ch JOIN (SELECT trace_id, span_id, service, duration_ns FROM sp) p \
+                   FROM {sw} ch JOIN (SELECT trace_id, span_id, service, duration_ns FROM {parents}) p \
                    ON ch.trace_id = p.trace_id AND ch.parent_span_id = p.span_id \
                    WHERE ch.service <> p.service), \
              cg AS (SELECT caller, callee, window_start, count(*) AS n, \
@@ -555,12 +557,13 @@ impl TableFunctionImpl for SignalWindows {
             return plan_err!("{NAME}: needs a full DataFusion session");
         };
         let query = Query {
-            function: SignalWindows::new(self.tables.clone()),
+            tables: self.tables.clone(),
             width,
             slide,
             since,
             until,
             services: None,
+            call: RowRange { since, until },
         };
         let sql = query.sql(Parts::ALL);
         let shape = (slide < width, since.is_some(), until.is_some());
@@ -593,27 +596,22 @@ impl TableFunctionImpl for SignalWindows {
 /// One call's arguments: builds each form of its query.
 #[derive(Debug)]
 struct Query {
-    function: SignalWindows,
+    /// SQL names of the logs, spans, metrics and events tables.
+    tables: [String; 4],
     width: i128,
     slide: i128,
+    /// The rows read (the call's, or narrowed by the scan's filters).
     since: Option<i128>,
     until: Option<i128>,
     /// Only these services' logs, metrics and events (from the filters on `service`).
     services: Option<BTreeSet<String>>,
+    /// The call's own `[since, until)`: the parent spans of the calls are read over it, since
+    /// a child span in a narrowed range may have its parent outside (earlier, or later with
+    /// clock skew between hosts).
+    call: RowRange,
 }
 
 impl Query {
-    fn sql(&self, parts: Parts) -> String {
-        self.function.sql(
-            self.width,
-            self.slide,
-            self.since,
-            self.until,
-            self.services.as_ref(),
-            parts,
-        )
-    }
-
     /// The last window start at or before `t`.
     fn grid_floor(&self, t: i128) -> i128 {
         DEFAULT_ORIGIN_NS + (t - DEFAULT_ORIGIN_NS).div_euclid(self.slide) * self.slide
@@ -639,12 +637,13 @@ impl Query {
             return None;
         }
         Some(Query {
-            function: SignalWindows::new(self.function.tables.clone()),
+            tables: self.tables.clone(),
             width: self.width,
             slide: self.slide,
             since: range.since,
             until: range.until,
             services,
+            call: self.call,
         })
     }
 
@@ -743,10 +742,16 @@ fn only_services(session: &dyn Session, filter: &Expr) -> Option<BTreeSet<String
         if !e.column_refs().is_empty() || e.is_volatile() {
             return None;
         }
+        // Written back into the query as a quoted literal: a backslash might escape under
+        // another SQL dialect, so such a name narrows nothing (the filter above still holds).
         match constant(session, e).ok()? {
             ScalarValue::Utf8(Some(s))
             | ScalarValue::Utf8View(Some(s))
-            | ScalarValue::LargeUtf8(Some(s)) => Some(s),
+            | ScalarValue::LargeUtf8(Some(s))
+                if !s.contains('\\') =>
+            {
+                Some(s)
+            }
             _ => None,
         }
     };
@@ -783,7 +788,7 @@ fn both(a: Option<BTreeSet<String>>, b: Option<BTreeSet<String>>) -> Option<BTre
 }
 
 /// A range of row timestamps, `[since, until)`, each end open when None.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct RowRange {
     since: Option<i128>,
     until: Option<i128>,
@@ -915,15 +920,21 @@ impl TableProvider for Windows {
         if let Some(limit) = limit {
             builder = builder.limit(0, Some(limit))?;
         }
+        let plan = builder.build()?;
         // The calling query's physical optimizer runs over this plan too, once it is in place:
         // planned here without those rules, or every rule would run twice on it (and filter
-        // pushdown would put each time predicate twice into the scans).
+        // pushdown would put each time predicate twice into the scans). Not with sort-merge
+        // joins preferred: those are planned needing repartitions that only a rule adds, and
+        // the plan must be executable as it leaves here.
         let Some(session) = state.as_any().downcast_ref::<SessionState>() else {
             return plan_err!("{NAME}: needs a full DataFusion session");
         };
+        if !session.config_options().optimizer.prefer_hash_join {
+            return session.create_physical_plan(&plan).await;
+        }
         let unoptimized = SessionStateBuilder::new_from_existing(session.clone())
             .with_physical_optimizer_rules(vec![])
             .build();
-        unoptimized.create_physical_plan(&builder.build()?).await
+        unoptimized.create_physical_plan(&plan).await
     }
 }
