@@ -259,6 +259,12 @@ mod tests {
         Ok(ctx)
     }
 
+    /// The rows the query returns, run as planned.
+    async fn rows(ctx: &SessionContext, q: &str) -> Result<usize> {
+        let batches = ctx.sql(q).await?.collect().await?;
+        Ok(batches.iter().map(RecordBatch::num_rows).sum())
+    }
+
     async fn plan_text(ctx: &SessionContext, q: &str) -> Result<String> {
         let plan = ctx.sql(q).await?.create_physical_plan().await?;
         Ok(datafusion::physical_plan::displayable(plan.as_ref())
@@ -303,15 +309,7 @@ mod tests {
                 .collect();
             assert!(b.is_sorted(), "{partitions}: ORDER BY lost");
             assert_eq!(b.len(), 301);
-            let n: usize = ctx
-                .sql(grouped)
-                .await?
-                .collect()
-                .await?
-                .iter()
-                .map(RecordBatch::num_rows)
-                .sum();
-            assert_eq!(n, 301);
+            assert_eq!(rows(&ctx, grouped).await?, 301);
             let total = ctx
                 .sql(&format!("SELECT sum(n) FROM ({grouped})"))
                 .await?
@@ -370,16 +368,8 @@ mod tests {
             !plan.contains("Sorted"),
             "an ordered aggregate was left:\n{plan}"
         );
-        let rows: usize = ctx
-            .sql(q)
-            .await?
-            .collect()
-            .await?
-            .iter()
-            .map(RecordBatch::num_rows)
-            .sum();
         let distinct = ctx.sql("SELECT DISTINCT b FROM s").await?.count().await?;
-        assert_eq!(rows, distinct);
+        assert_eq!(rows(&ctx, q).await?, distinct);
         Ok(())
     }
 }
