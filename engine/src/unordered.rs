@@ -260,7 +260,7 @@ mod tests {
     }
 
     /// The rows the query returns, run as planned.
-    async fn rows(ctx: &SessionContext, q: &str) -> Result<usize> {
+    async fn row_count(ctx: &SessionContext, q: &str) -> Result<usize> {
         let batches = ctx.sql(q).await?.collect().await?;
         Ok(batches.iter().map(RecordBatch::num_rows).sum())
     }
@@ -309,7 +309,7 @@ mod tests {
                 .collect();
             assert!(b.is_sorted(), "{partitions}: ORDER BY lost");
             assert_eq!(b.len(), 301);
-            assert_eq!(rows(&ctx, grouped).await?, 301);
+            assert_eq!(row_count(&ctx, grouped).await?, 301);
             let total = ctx
                 .sql(&format!("SELECT sum(n) FROM ({grouped})"))
                 .await?
@@ -369,7 +369,7 @@ mod tests {
             "an ordered aggregate was left:\n{plan}"
         );
         let distinct = ctx.sql("SELECT DISTINCT b FROM s").await?.count().await?;
-        assert_eq!(rows(&ctx, q).await?, distinct);
+        assert_eq!(row_count(&ctx, q).await?, distinct);
         Ok(())
     }
 }
