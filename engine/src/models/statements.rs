@@ -74,7 +74,7 @@ pub fn split_commands(sql: &str) -> Result<Vec<Command>> {
     for end in (0..=tokens.len()).filter(|&i| i == tokens.len() || tokens[i] == Token::SemiColon) {
         let piece = Piece {
             tokens: &tokens[start..end],
-            text: &sql[offsets[start]..offsets[end]],
+            script: sql,
             offsets: &offsets[start..=end],
         };
         start = end + 1;
@@ -85,7 +85,7 @@ pub fn split_commands(sql: &str) -> Result<Vec<Command>> {
             out.push(cmd);
             continue;
         }
-        for mut s in DFParser::parse_sql_with_dialect(piece.text, &dialect)? {
+        for mut s in DFParser::parse_sql_with_dialect(piece.text_from(0), &dialect)? {
             crate::rewrite_statement(&mut s);
             out.push(Command::Sql(Box::new(s)));
         }
@@ -93,19 +93,18 @@ pub fn split_commands(sql: &str) -> Result<Vec<Command>> {
     Ok(out)
 }
 
-/// One statement's tokens with the text they were read from.
+/// One statement's tokens in the script they were read from.
 struct Piece<'a> {
     tokens: &'a [Token],
-    text: &'a str,
-    /// Where each token starts in `text`'s script, and where the last one ends.
+    script: &'a str,
+    /// Where each token starts in `script`, and where the last one ends.
     offsets: &'a [usize],
 }
 
 impl Piece<'_> {
-    /// The text from token `i` to the end, as written.
+    /// The statement's text from token `i` to its end, as written.
     fn text_from(&self, i: usize) -> &str {
-        let base = self.offsets[0];
-        &self.text[self.offsets[i] - base..]
+        &self.script[self.offsets[i]..self.offsets[self.tokens.len()]]
     }
 }
 

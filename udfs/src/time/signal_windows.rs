@@ -238,7 +238,7 @@ impl Query {
         // span_inbound_gap_ms join a service's spans with other services'.
         let spans_range = range.clone();
         // The calls' parent spans: `sp` when it holds the call's rows, else the call's range.
-        let parents = if (since, until) == (self.call.since, self.call.until) {
+        let parents = if (RowRange { since, until }) == self.call {
             "sp".to_string()
         } else {
             format!(
@@ -883,13 +883,13 @@ impl TableProvider for Windows {
                 Parts::of(read.chain(filtered))
             }
         };
+        let Some(session) = state.as_any().downcast_ref::<SessionState>() else {
+            return plan_err!("{NAME}: needs a full DataFusion session");
+        };
         let narrowed = self.query.narrowed(state, filters);
         let plan = match (&self.full, parts == Parts::ALL, &narrowed) {
             (Some(full), true, None) => full.clone(),
             _ => {
-                let Some(session) = state.as_any().downcast_ref::<SessionState>() else {
-                    return plan_err!("{NAME}: needs a full DataFusion session");
-                };
                 let query = narrowed.as_ref().unwrap_or(&self.query);
                 unqualified(session.create_logical_plan(&query.sql(parts)).await?)?
             }
@@ -926,9 +926,6 @@ impl TableProvider for Windows {
         // pushdown would put each time predicate twice into the scans). Not with sort-merge
         // joins preferred: those are planned needing repartitions that only a rule adds, and
         // the plan must be executable as it leaves here.
-        let Some(session) = state.as_any().downcast_ref::<SessionState>() else {
-            return plan_err!("{NAME}: needs a full DataFusion session");
-        };
         if !session.config_options().optimizer.prefer_hash_join {
             return session.create_physical_plan(&plan).await;
         }
