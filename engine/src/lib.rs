@@ -14,6 +14,7 @@
 //! | [`like_escape`] | optimizer rule: `LIKE … ESCAPE 'c'` for any `c`, as SQL tools send it |
 //! | [`asof`] | `ASOF JOIN`: AST rewrite, relation planner, logical node, `AsofJoinExec` and its merge kernel |
 //! | [`unordered`] | physical optimizer rule: plain hash aggregation where no one needs an ordered aggregate's order |
+//! | [`view_eq`] | physical optimizer rule: filters comparing text with short constants compare 16-byte views |
 //! | [`text_encoders`] | loads `embed_text`'s models from folders or the object store, once per model |
 //! | [`gapfill`] | `time_bucket_gapfill` with `locf`/`interpolate`: analyzer rule, logical node, `GapFillExec` |
 //! | [`percentiles`] | optimizer rule: the `percentile_cont` calls of one aggregate over one value share one copy of the values |
@@ -36,6 +37,7 @@ pub mod percentiles;
 pub mod planner;
 pub mod text_encoders;
 pub mod unordered;
+pub mod view_eq;
 
 pub use models::{Command, CreateModel, ModelReport, split_commands};
 
@@ -159,6 +161,7 @@ impl Engine {
             .with_query_planner(Arc::new(planner::SigfuseQueryPlanner))
             .with_optimizer_rules(optimizer_rules())
             .with_physical_optimizer_rule(Arc::new(unordered::UnorderedAggregates))
+            .with_physical_optimizer_rule(Arc::new(view_eq::InlineViewEquality))
             .build();
         let mut ctx = SessionContext::new_with_state(state);
         ctx.register_relation_planner(Arc::new(asof::AsofRelationPlanner))?;
