@@ -281,13 +281,7 @@ fn bucket_timestamps<T: ArrowTimestampType>(
                 i64::try_from(w / per).map_err(|_| arrow_err(NAME)),
                 i64::try_from(b.origin / per).map_err(|_| arrow_err(NAME)),
             );
-            let (w, o) = (w?, o?);
-            input.try_unary(|v| {
-                v.checked_sub(o)
-                    .and_then(|d| d.div_euclid(w).checked_mul(w))
-                    .and_then(|d| d.checked_add(o))
-                    .ok_or_else(|| arrow_err(NAME))
-            })?
+            bucket_fixed(input, w?, o?)?
         }
         _ => input.try_unary(|v| {
             let start = b
@@ -297,6 +291,54 @@ fn bucket_timestamps<T: ArrowTimestampType>(
         })?,
     };
     Ok(Arc::new(out.with_timezone_opt(tz)))
+}
+
+/// Fixed-width buckets of `width` units from `origin`, in `i64` arithmetic. The lake's `ts` come
+/// sorted, so most rows fall in the bucket of the row before: a row inside the last bucket
+/// found takes its start without a division. `max(time_bucket(INTERVAL '1 minute', ts))` over
+/// the 315 k log rows of the benchmark lake: partial aggregate 0.88–0.90 → 0.40–0.45 ms
+/// (release, `EXPLAIN ANALYZE` medians of 15, two rounds). Arrays with NULLs keep the plain
+/// division (their NULL slots may hold any value).
+fn bucket_fixed<T: ArrowTimestampType>(
+    input: &PrimitiveArray<T>,
+    width: i64,
+    origin: i64,
+) -> Result<PrimitiveArray<T>> {
+    let start_of = |v: i64| {
+        v.checked_sub(origin)
+            .and_then(|d| d.div_euclid(width).checked_mul(width))
+            .and_then(|d| d.checked_add(origin))
+            .ok_or_else(|| arrow_err(NAME))
+    };
+    if input.null_count() > 0 {
+        // NULL slots may hold any value: only the valid ones are computed.
+        return Ok(input.try_unary(start_of)?);
+    }
+    // The last bucket found, `[lo, hi)`; empty at first.
+    let (mut lo, mut hi) = (1, 0);
+    let mut failed = false;
+    let out: Vec<i64> = input
+        .values()
+        .iter()
+        .map(|&v| {
+            if v < lo || v >= hi {
+                match start_of(v) {
+                    Ok(s) => {
+                        lo = s;
+                        // A bucket that ends past `i64::MAX` ends there: its last value is
+                        // found anew.
+                        hi = s.saturating_add(width);
+                    }
+                    Err(_) => failed = true,
+                }
+            }
+            lo
+        })
+        .collect();
+    if failed {
+        return Err(arrow_err(NAME).into());
+    }
+    Ok(PrimitiveArray::new(out.into(), input.nulls().cloned()))
 }
 
 /// Buckets every value of `ts` (an array) with `b`.
@@ -514,6 +556,51 @@ mod tests {
         // A week starts on Monday (2024-03-04), as in TimescaleDB.
         let week = call(vec![mdn(0, 7, 0), ts])?;
         assert_eq!(nanos(&week)[0], Some(ns("2024-03-04T00:00:00Z")));
+        Ok(())
+    }
+
+    /// The remembered bucket of the fixed-width path: every row against the division, in
+    /// sorted and unsorted order, at bucket edges, behind NULL slots that hold extreme values,
+    /// and at the ends of `i64` (where the start overflows: an error, as before).
+    #[test]
+    fn fixed_widths_agree_with_the_division_in_any_order() -> Result<()> {
+        let w = 15 * MIN;
+        let start = |v: i64| v.div_euclid(w) * w;
+        let base = ns("2024-03-10T12:00:00Z");
+        let mut rows: Vec<i64> = (0..400).map(|i| base + i * 7 * MIN / 3 - 2 * MIN).collect();
+        rows.extend([
+            base,
+            base - 1,
+            base + w - 1,
+            base + w,
+            -1,
+            0,
+            w - 1,
+            -w,
+            -w - 1,
+        ]);
+        rows.extend(rows.clone().into_iter().rev());
+        let values: Vec<Option<i64>> = rows.iter().map(|&v| Some(v)).collect();
+        let out = call(vec![mdn(0, 0, w), utc(values)])?;
+        let expected: Vec<Option<i64>> = rows.iter().map(|&v| Some(start(v))).collect();
+        assert_eq!(nanos(&out), expected);
+        // A NULL slot's value is not bucketed, whatever it holds.
+        let values = TimestampNanosecondArray::new(
+            vec![base, i64::MIN, base + 1].into(),
+            Some(vec![true, false, true].into()),
+        )
+        .with_timezone("UTC");
+        let out = call(vec![mdn(0, 0, w), ColumnarValue::Array(Arc::new(values))])?;
+        assert_eq!(
+            nanos(&out),
+            vec![Some(start(base)), None, Some(start(base))]
+        );
+        // The last bucket of i64 ends past it; its start is found again, not overflowed.
+        let top = i64::MAX - 5;
+        let out = call(vec![mdn(0, 0, w), utc(vec![Some(top), Some(i64::MAX)])])?;
+        assert_eq!(nanos(&out), vec![Some(start(top)), Some(start(i64::MAX))]);
+        // The first bucket of i64 starts before it: an error.
+        assert!(call(vec![mdn(0, 0, w), utc(vec![Some(i64::MIN)])]).is_err());
         Ok(())
     }
 
