@@ -23,7 +23,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use datafusion::arrow::array::builder::make_view;
-use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, MAX_INLINE_VIEW_LEN, RecordBatch};
 use datafusion::arrow::buffer::BooleanBuffer;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::config::ConfigOptions;
@@ -35,9 +35,6 @@ use datafusion::physical_expr::expressions::{BinaryExpr, InListExpr, Literal};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
-
-/// The longest string a view holds inline.
-const INLINE: usize = 12;
 
 /// The rule (see the module documentation).
 #[derive(Debug, Default)]
@@ -95,7 +92,6 @@ fn rewrite(e: Arc<dyn PhysicalExpr>, schema: &Schema) -> Transformed<Arc<dyn Phy
             .iter()
             .map(constant)
             .collect::<Option<Vec<_>>>()
-            .filter(|list| !list.is_empty())
             .map(|list| (i.expr(), list, i.negated(), Form::List))
     } else {
         None
@@ -122,7 +118,7 @@ fn constant(e: &Arc<dyn PhysicalExpr>) -> Option<String> {
         ScalarValue::Utf8View(Some(s))
         | ScalarValue::Utf8(Some(s))
         | ScalarValue::LargeUtf8(Some(s))
-            if s.len() <= INLINE =>
+            if s.len() <= MAX_INLINE_VIEW_LEN as usize =>
         {
             Some(s.clone())
         }

@@ -316,7 +316,7 @@ fn bucket_fixed<T: ArrowTimestampType>(
     }
     // The last bucket found, `[lo, hi)`; empty at first.
     let (mut lo, mut hi) = (1, 0);
-    let mut failed = false;
+    let mut failed = None;
     let out: Vec<i64> = input
         .values()
         .iter()
@@ -329,14 +329,14 @@ fn bucket_fixed<T: ArrowTimestampType>(
                         // found anew.
                         hi = s.saturating_add(width);
                     }
-                    Err(_) => failed = true,
+                    Err(e) => failed = Some(e),
                 }
             }
             lo
         })
         .collect();
-    if failed {
-        return Err(arrow_err(NAME).into());
+    if let Some(e) = failed {
+        return Err(e.into());
     }
     Ok(PrimitiveArray::new(out.into(), input.nulls().cloned()))
 }
